@@ -1,0 +1,347 @@
+#include "Config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace hostd {
+
+namespace {
+
+constexpr std::string_view kPluginPrefix = "plugin.";
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+bool isKeyChar(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+}
+
+const std::set<std::string, std::less<>> kLogLevels{"error", "warning", "notice", "info", "debug"};
+
+/// A value as written, before validation.
+struct RawValue {
+    std::string value;
+    Origin origin;
+};
+
+/// A section as merged from all files, before validation.
+struct RawSection {
+    Origin origin;
+    std::vector<std::pair<std::string, RawValue>> keys;  // first-appearance order, later values win
+
+    void set(const std::string& key, RawValue v) {
+        for (auto& [k, old] : keys)
+            if (k == key) {
+                old = std::move(v);
+                return;
+            }
+        keys.emplace_back(key, std::move(v));
+    }
+};
+
+/// Parses one file's syntax into `sections` (merged), recording syntax errors.
+class FileParser {
+public:
+    FileParser(std::map<std::string, RawSection>& sections, std::vector<std::string>& sectionOrder,
+               std::vector<ConfigIssue>& issues)
+        : _sections(sections), _order(sectionOrder), _issues(issues) {}
+
+    void parse(const ConfigText& source) {
+        std::istringstream in(source.text);
+        std::string line;
+        int lineNo = 0;
+        std::string current;  // empty: before any section
+        std::map<std::string, Origin> headersInFile;
+        std::map<std::string, Origin> keysInFile;  // "section\nkey" -> origin
+        while (std::getline(in, line)) {
+            ++lineNo;
+            Origin here{source.file, lineNo};
+            std::string_view s = trim(line);
+            if (s.empty() || s.front() == '#' || s.front() == ';') continue;
+            if (s.front() == '[') {
+                current.clear();
+                if (s.back() != ']') {
+                    error(here, "section header '" + std::string(s) + "' lacks a closing ']'");
+                    current = "\n";  // swallow its keys without more errors
+                    continue;
+                }
+                std::string name(trim(s.substr(1, s.size() - 2)));
+                if (!validSectionName(here, name)) {
+                    current = "\n";
+                    continue;
+                }
+                if (auto it = headersInFile.find(name); it != headersInFile.end()) {
+                    error(here, "section [" + name + "] already started at line " + std::to_string(it->second.line));
+                    current = "\n";
+                    continue;
+                }
+                headersInFile.emplace(name, here);
+                auto [it, inserted] = _sections.try_emplace(name);
+                if (inserted) {
+                    it->second.origin = here;
+                    _order.push_back(name);
+                }
+                current = name;
+                continue;
+            }
+            auto eq = s.find('=');
+            if (eq == std::string_view::npos) {
+                error(here, "expected 'key = value', '[section]' or a comment, got '" + std::string(s) + "'");
+                continue;
+            }
+            std::string key(trim(s.substr(0, eq)));
+            std::string value(trim(s.substr(eq + 1)));
+            if (key.empty() || !std::all_of(key.begin(), key.end(), isKeyChar)) {
+                error(here, "invalid key '" + key + "' (letters, digits, '_', '-', '.')");
+                continue;
+            }
+            if (current.empty()) {
+                error(here, "key '" + key + "' outside any section");
+                continue;
+            }
+            if (current == "\n") continue;  // inside a rejected section: already reported
+            auto [it, inserted] = keysInFile.try_emplace(current + "\n" + key, here);
+            if (!inserted) {
+                error(here, "duplicate key '" + key + "' in [" + current + "] (first set at line " +
+                                std::to_string(it->second.line) + ")");
+                continue;
+            }
+            _sections[current].set(key, RawValue{value, here});
+        }
+    }
+
+private:
+    bool validSectionName(const Origin& here, const std::string& name) {
+        if (name == "hostd") return true;
+        if (name.starts_with(kPluginPrefix)) {
+            std::string plugin = name.substr(kPluginPrefix.size());
+            if (isValidPluginName(plugin)) return true;
+            error(here, "invalid plugin name '" + plugin + "' in [" + name + "] (allowed: A-Z a-z 0-9 _ -)");
+            return false;
+        }
+        error(here, "unknown section [" + name + "] (expected [hostd] or [plugin.NAME])");
+        return false;
+    }
+
+    void error(const Origin& o, std::string message) { _issues.push_back({o, std::move(message), false}); }
+
+    std::map<std::string, RawSection>& _sections;
+    std::vector<std::string>& _order;
+    std::vector<ConfigIssue>& _issues;
+};
+
+/// Validates merged sections into a snapshot.
+class Validator {
+public:
+    explicit Validator(std::vector<ConfigIssue>& issues) : _issues(issues) {}
+
+    void hostSection(const RawSection& raw, ConfigSnapshot& out) {
+        HostSettings& h = out.host;
+        for (const auto& [key, v] : raw.keys) {
+            out.hostOrigins[key] = v.origin;
+            if (key == "plugin_dir") {
+                if (v.value.empty() || v.value.front() != '/')
+                    error(v.origin, "plugin_dir = '" + v.value + "' must be an absolute path");
+                else
+                    h.pluginDir = v.value;
+            } else if (key == "stop_timeout") {
+                duration(v, key, h.stopTimeout);
+            } else if (key == "plugin_stop_timeout") {
+                duration(v, key, h.pluginStopTimeout);
+            } else if (key == "log_level") {
+                std::string level = v.value == "information" ? "info" : v.value;
+                if (kLogLevels.count(level) == 0)
+                    error(v.origin, "log_level = '" + v.value + "' is not one of error, warning, notice, info, debug");
+                else
+                    h.logLevel = level;
+            } else if (key == "allow_symlinks") {
+                boolean(v, key, h.allowSymlinks);
+            } else if (key == "redact_keys") {
+                h.redactKeys = splitList(v.value);
+            } else {
+                error(v.origin, "unknown key '" + key + "' in [hostd]");
+            }
+        }
+    }
+
+    void pluginSection(const std::string& name, const RawSection& raw, ConfigSnapshot& out) {
+        PluginSection p;
+        p.name = name;
+        p.origin = raw.origin;
+        for (const auto& [key, v] : raw.keys) {
+            if (key == "enabled") {
+                boolean(v, key, p.enabled);
+            } else if (key == "requires") {
+                for (auto& dep : splitList(v.value)) {
+                    if (!isValidPluginName(dep))
+                        error(v.origin, "requires: invalid plugin name '" + dep + "'");
+                    else if (dep == name)
+                        error(v.origin, "requires: plugin '" + name + "' cannot require itself");
+                    else
+                        p.dependencies.push_back(dep);
+                }
+            } else if (key == "stop_timeout") {
+                Millis d{};
+                if (duration(v, key, d)) p.stopTimeout = d;
+            } else {
+                p.settings.push_back({key, v.value, v.origin});
+            }
+        }
+        out.plugins.emplace(name, std::move(p));
+    }
+
+private:
+    bool duration(const RawValue& v, const std::string& key, Millis& out) {
+        if (auto d = parseDuration(v.value)) {
+            out = *d;
+            return true;
+        }
+        error(v.origin, key + " = '" + v.value + "' is not a duration (e.g. 500ms, 10s, 2m; a bare number is seconds)");
+        return false;
+    }
+
+    void boolean(const RawValue& v, const std::string& key, bool& out) {
+        if (auto b = parseBool(v.value))
+            out = *b;
+        else
+            error(v.origin, key + " = '" + v.value + "' is not a boolean (true or false)");
+    }
+
+    void error(const Origin& o, std::string message) { _issues.push_back({o, std::move(message), false}); }
+
+    std::vector<ConfigIssue>& _issues;
+};
+
+bool readFile(const std::string& path, std::string& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return !in.bad();
+}
+
+}  // namespace
+
+bool PluginSection::sameSettings(const PluginSection& other) const {
+    return std::equal(settings.begin(), settings.end(), other.settings.begin(), other.settings.end(),
+                      [](const PluginSetting& a, const PluginSetting& b) { return a.key == b.key && a.value == b.value; });
+}
+
+const PluginSection* ConfigSnapshot::plugin(const std::string& name) const {
+    auto it = plugins.find(name);
+    return it == plugins.end() ? nullptr : &it->second;
+}
+
+bool ConfigSnapshot::isSecret(const std::string& key) const {
+    // A redact word matches a whole word of the key: "api_key" and "key" match "key",
+    // "keyboard" does not.
+    std::string lower;
+    for (char c : key) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::size_t start = 0;
+    while (start <= lower.size()) {
+        std::size_t end = lower.find_first_of("_-.", start);
+        if (end == std::string::npos) end = lower.size();
+        std::string_view word(lower.data() + start, end - start);
+        for (const auto& r : host.redactKeys)
+            if (word == r) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+std::string ConfigSnapshot::display(const std::string& key, const std::string& value) const {
+    return isSecret(key) ? "<redacted>" : value;
+}
+
+bool isValidPluginName(std::string_view name) {
+    return !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+}
+
+std::vector<std::string> splitList(std::string_view text) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : text) {
+        if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+            if (!item.empty()) out.push_back(std::move(item));
+            item.clear();
+        } else {
+            item += c;
+        }
+    }
+    if (!item.empty()) out.push_back(std::move(item));
+    return out;
+}
+
+ConfigLoad parseConfig(const std::vector<ConfigText>& sources) {
+    ConfigLoad result;
+    std::map<std::string, RawSection> sections;
+    std::vector<std::string> order;
+    FileParser parser(sections, order, result.issues);
+    auto snapshot = std::make_shared<ConfigSnapshot>();
+    for (const auto& src : sources) {
+        parser.parse(src);
+        snapshot->files.push_back(src.file);
+    }
+    Validator validator(result.issues);
+    if (auto it = sections.find("hostd"); it != sections.end()) validator.hostSection(it->second, *snapshot);
+    for (const auto& name : order)
+        if (name != "hostd") validator.pluginSection(name.substr(kPluginPrefix.size()), sections[name], *snapshot);
+    bool anyError = std::any_of(result.issues.begin(), result.issues.end(), [](auto& i) { return !i.warning; });
+    std::stable_sort(result.issues.begin(), result.issues.end(), [&](const ConfigIssue& a, const ConfigIssue& b) {
+        auto rank = [&](const std::string& f) {
+            return std::find(snapshot->files.begin(), snapshot->files.end(), f) - snapshot->files.begin();
+        };
+        return std::make_pair(rank(a.origin.file), a.origin.line) < std::make_pair(rank(b.origin.file), b.origin.line);
+    });
+    if (!anyError) result.config = std::move(snapshot);
+    return result;
+}
+
+ConfigLoad loadConfig(const std::string& mainFile, bool mainFileRequired) {
+    namespace fs = std::filesystem;
+    std::vector<ConfigText> sources;
+    std::vector<ConfigIssue> readErrors;
+    std::error_code ec;
+    if (fs::exists(mainFile, ec)) {
+        ConfigText t{mainFile, {}};
+        if (!readFile(mainFile, t.text))
+            readErrors.push_back({{mainFile, 0}, "cannot read configuration file", false});
+        sources.push_back(std::move(t));
+    } else if (mainFileRequired) {
+        readErrors.push_back({{mainFile, 0}, "configuration file not found", false});
+    }
+    fs::path dropins = mainFile + ".d";
+    if (fs::is_directory(dropins, ec)) {
+        std::vector<fs::path> names;
+        for (const auto& entry : fs::directory_iterator(dropins, ec))
+            if (entry.path().extension() == ".conf" && entry.path().filename().string().front() != '.')
+                names.push_back(entry.path());
+        std::sort(names.begin(), names.end());
+        for (const auto& p : names) {
+            ConfigText t{p.string(), {}};
+            if (!readFile(p.string(), t.text)) {
+                readErrors.push_back({{p.string(), 0}, "cannot read configuration file", false});
+                continue;
+            }
+            sources.push_back(std::move(t));
+        }
+    }
+    ConfigLoad result = parseConfig(sources);
+    if (!readErrors.empty()) {
+        result.issues.insert(result.issues.begin(), readErrors.begin(), readErrors.end());
+        result.config.reset();
+    }
+    return result;
+}
+
+}  // namespace hostd

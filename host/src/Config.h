@@ -1,0 +1,106 @@
+#pragma once
+
+#include "Duration.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hostd {
+
+/// Where a configuration value or section came from.
+struct Origin {
+    std::string file;
+    int line = 0;
+    std::string str() const { return line > 0 ? file + ":" + std::to_string(line) : file; }
+};
+
+/// One configuration problem, reported as FILE:LINE: message.
+struct ConfigIssue {
+    Origin origin;
+    std::string message;
+    bool warning = false;
+    std::string str() const { return origin.str() + ": " + (warning ? "warning: " : "") + message; }
+};
+
+/// A plugin-specific key with its value and origin, passed through to the plugin.
+struct PluginSetting {
+    std::string key;
+    std::string value;
+    Origin origin;
+};
+
+/// A [plugin.NAME] section after merging the main file and drop-ins.
+struct PluginSection {
+    std::string name;
+    Origin origin;                          ///< The first header of the section.
+    bool enabled = true;
+    std::vector<std::string> dependencies;      ///< Added to the descriptor's requires.
+    std::optional<Millis> stopTimeout;      ///< Overrides [hostd] plugin_stop_timeout.
+    std::vector<PluginSetting> settings;    ///< Plugin-specific keys, in order of first appearance.
+
+    bool sameSettings(const PluginSection& other) const;
+        /// True if the plugin-specific keys and values are equal (origins ignored).
+};
+
+/// The [hostd] section.
+struct HostSettings {
+    std::string pluginDir = "/usr/lib/hostd";
+    Millis stopTimeout = std::chrono::seconds(30);
+    Millis pluginStopTimeout = std::chrono::seconds(10);
+    std::string logLevel = "information";
+    bool allowSymlinks = false;
+    std::vector<std::string> redactKeys{"password", "secret", "token", "key"};
+};
+
+/// An immutable, fully validated configuration. Shared between threads by shared_ptr;
+/// a reload builds a new one and swaps the pointer.
+class ConfigSnapshot {
+public:
+    HostSettings host;
+    std::map<std::string, PluginSection> plugins;
+    std::vector<std::string> files;               ///< Files read, in merge order.
+    std::map<std::string, Origin> hostOrigins;    ///< Where each [hostd] key was set.
+
+    const PluginSection* plugin(const std::string& name) const;
+        /// The section for `name`, or nullptr.
+
+    bool isSecret(const std::string& key) const;
+        /// True if values of `key` must never be logged (a redact_keys word occurs in it).
+
+    std::string display(const std::string& key, const std::string& value) const;
+        /// The value as it may appear in logs: "<redacted>" for secrets.
+};
+
+using ConfigPtr = std::shared_ptr<const ConfigSnapshot>;
+
+/// Result of loading: a snapshot if there were no errors, and every issue found.
+struct ConfigLoad {
+    ConfigPtr config;
+    std::vector<ConfigIssue> issues;
+    bool ok() const { return config != nullptr; }
+};
+
+/// A source text to parse: the file name used in messages, and its contents.
+struct ConfigText {
+    std::string file;
+    std::string text;
+};
+
+ConfigLoad parseConfig(const std::vector<ConfigText>& sources);
+    /// Parses and validates the sources in order (later values win); reports every error.
+
+ConfigLoad loadConfig(const std::string& mainFile, bool mainFileRequired);
+    /// Reads mainFile and every *.conf in "<mainFile>.d/" in lexical order. A missing main
+    /// file is an error if mainFileRequired, else built-in defaults apply.
+
+bool isValidPluginName(std::string_view name);
+    /// [A-Za-z0-9_-]+
+
+std::vector<std::string> splitList(std::string_view text);
+    /// Splits a comma/space separated list, dropping empty items.
+
+}  // namespace hostd

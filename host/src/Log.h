@@ -1,0 +1,53 @@
+#pragma once
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hostd {
+
+/// Log levels; numerically the syslog priorities (and hostd_type_log_level).
+enum class Level { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
+
+std::optional<Level> parseLevel(std::string_view name);
+    /// "error", "warning", "notice", "info" (or "information"), "debug".
+
+std::string_view levelName(Level level);
+
+/// A structured field of a log line.
+struct LogField {
+    std::string_view key;
+    std::string value;
+};
+
+/// The host's log: every line has a time, a level, the subject (the plugin, or "hostd"),
+/// a message and structured fields. Lines are formatted here and written to a Poco channel.
+/// Thread-safe.
+class Log {
+public:
+    static void setLevel(Level level);
+    static Level level();
+    static bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(Log::level()); }
+
+    static void setChannel(Poco::AutoPtr<Poco::Channel> channel);
+        /// Defaults to stderr.
+
+    static void write(Level level, std::string_view plugin, std::string_view message,
+                      std::initializer_list<LogField> fields, const char* file = nullptr, int line = 0);
+        /// Writes one line; plugin is empty for host lines.
+
+    static void writePluginLine(Level level, std::string_view plugin, std::string_view message);
+        /// A line logged by a plugin itself through the services table.
+};
+
+std::string ms(double milliseconds);
+    /// Formats a duration field value in milliseconds with 3 decimals.
+
+}  // namespace hostd
+
+#define HOSTD_LOG(level, plugin, message, ...) \
+    ::hostd::Log::write(::hostd::Level::level, plugin, message, {__VA_ARGS__}, __FILE_NAME__, __LINE__)

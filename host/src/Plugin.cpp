@@ -1,0 +1,74 @@
+#include "Plugin.h"
+
+#include "Log.h"
+
+#include <atomic>
+#include <cstring>
+
+namespace hostd {
+
+namespace {
+
+std::atomic<bool> gStopping{false};
+
+void cbLog(const hostd_type_context* ctx, hostd_type_log_level level, const char* msg, size_t len) {
+    if (ctx == nullptr || msg == nullptr) return;
+    int l = static_cast<int>(level);
+    if (l < static_cast<int>(Level::Error)) l = static_cast<int>(Level::Error);
+    if (l > static_cast<int>(Level::Debug)) l = static_cast<int>(Level::Debug);
+    Log::writePluginLine(static_cast<Level>(l), {ctx->instance_name.ptr, ctx->instance_name.len}, {msg, len});
+}
+
+int cbIsStopping(const hostd_type_context*) { return gStopping.load() ? 1 : 0; }
+
+hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, size_t keyLen, hostd_type_str* out) {
+    if (config == nullptr || key == nullptr || out == nullptr) return HOSTD_ERR_NOT_FOUND;
+    for (size_t i = 0; i < config->count; ++i) {
+        const hostd_type_config_entry& e = config->entries[i];
+        if (e.key.len == keyLen && std::memcmp(e.key.ptr, key, keyLen) == 0) {
+            *out = e.value;
+            return HOSTD_OK;
+        }
+    }
+    return HOSTD_ERR_NOT_FOUND;
+}
+
+const hostd_type_services kServices = {
+    sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet,
+};
+
+}  // namespace
+
+std::string_view stateName(PluginState state) {
+    switch (state) {
+    case PluginState::Loaded: return "loaded";
+    case PluginState::Pending: return "pending";
+    case PluginState::Blocked: return "blocked";
+    case PluginState::Starting: return "starting";
+    case PluginState::Running: return "running";
+    case PluginState::Reloading: return "reloading";
+    case PluginState::Stopping: return "stopping";
+    case PluginState::Stopped: return "stopped";
+    case PluginState::Failed: return "failed";
+    case PluginState::Stuck: return "stuck";
+    case PluginState::Invalid: return "invalid";
+    case PluginState::Disabled: return "disabled";
+    }
+    return "unknown";
+}
+
+CallConfig::CallConfig(ConfigPtr snapshot, const std::string& plugin) : _snapshot(std::move(snapshot)) {
+    if (const PluginSection* section = _snapshot ? _snapshot->plugin(plugin) : nullptr) {
+        _entries.reserve(section->settings.size());
+        for (const auto& s : section->settings)
+            _entries.push_back({{s.key.data(), s.key.size()}, {s.value.data(), s.value.size()}});
+    }
+    _config.entries = _entries.data();
+    _config.count = _entries.size();
+}
+
+const hostd_type_services* hostServices() { return &kServices; }
+
+void setHostStopping(bool stopping) { gStopping.store(stopping); }
+
+}  // namespace hostd

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "Config.h"
+#include "EventLoop.h"
+#include "PluginImage.h"
+
+#include <hostd/plugin.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hostd {
+
+/// Where a plugin is in its life. Transitions are logged one line each.
+enum class PluginState {
+    Loaded,     ///< Image loaded and checked; not started yet.
+    Pending,    ///< Waits for a dependency that is not installed (reason names it).
+    Blocked,    ///< A dependency failed, or the plugin is on a dependency cycle (reason says).
+    Starting,   ///< start() is running.
+    Running,
+    Reloading,  ///< reload() is running.
+    Stopping,   ///< stop() is running.
+    Stopped,
+    Failed,     ///< start() failed; stop() is not called.
+    Stuck,      ///< A call overran its deadline; never unloaded.
+    Invalid,    ///< The file could not be loaded (reason says why).
+    Disabled,   ///< enabled = false in its section; not loaded.
+};
+
+std::string_view stateName(PluginState state);
+
+/// One plugin instance: a NAME.so file, its image, and its lifecycle state. Owned by the
+/// Supervisor; its address is stable (the context given to the plugin points into it).
+struct Plugin {
+    std::string name;
+    std::string path;                          ///< The operator's file, for messages.
+    PluginState state = PluginState::Loaded;
+    std::string reason;                        ///< Why Pending/Blocked/Failed/Invalid/Stuck.
+    std::unique_ptr<PluginImage> image;
+    std::vector<std::string> dependencies;         ///< Descriptor's plus the config's.
+    ConfigPtr appliedConfig;                   ///< Snapshot whose section the plugin runs with.
+
+    hostd_type_context context{};              ///< Passed to every callback; stable address.
+
+    // The call in flight, if any.
+    std::uint64_t callId = 0;
+    std::string_view callName;
+    Clock::time_point callStarted{};
+    Clock::time_point callDeadline = Clock::time_point::max();
+
+    bool busy() const {
+        return state == PluginState::Starting || state == PluginState::Reloading || state == PluginState::Stopping;
+    }
+    bool active() const { return busy() || state == PluginState::Running; }
+        /// Started and not yet stopped: must be drained.
+};
+
+/// The plugin's config section as the C ABI presents it, kept alive for one call.
+class CallConfig {
+public:
+    CallConfig(ConfigPtr snapshot, const std::string& plugin);
+    const hostd_type_config* get() const noexcept { return &_config; }
+
+private:
+    ConfigPtr _snapshot;  // owns the strings the entries point into
+    std::vector<hostd_type_config_entry> _entries;
+    hostd_type_config _config{};
+};
+
+/// The host services table given to every plugin.
+const hostd_type_services* hostServices();
+
+/// Sets what hostd_cb_is_stopping reports to every plugin.
+void setHostStopping(bool stopping);
+
+}  // namespace hostd

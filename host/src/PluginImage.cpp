@@ -1,0 +1,183 @@
+#include "PluginImage.h"
+
+#include <Poco/Crypto/DigestEngine.h>
+
+#include <cerrno>
+#include <cstring>
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hostd {
+
+namespace {
+
+std::string octalMode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& policy, struct stat& st) {
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    if (!policy.allowSymlinks) flags |= O_NOFOLLOW;
+    UniqueFd fd(::openat(dirFd, fileName.c_str(), flags));
+    if (!fd) {
+        int err = errno;
+        if (err == ELOOP) throw LoadError("refused: is a symbolic link (set allow_symlinks = true in [hostd] to allow)");
+        throw LoadError("cannot open: " + errnoText(err));
+    }
+    if (::fstat(fd.get(), &st) != 0) throw LoadError("cannot stat: " + errnoText(errno));
+    if (!S_ISREG(st.st_mode)) throw LoadError("refused: not a regular file (mode " + octalMode(st.st_mode) + ")");
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        throw LoadError("refused: owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " +
+                        std::to_string(::geteuid()));
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        throw LoadError("refused: group- or world-writable (mode " + octalMode(st.st_mode) + ")");
+    return fd;
+}
+
+void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fileSize) {
+    if (fileSize == 0) throw LoadError("empty file (0 bytes)");
+    if (len < SELFMAG || std::memcmp(data, ELFMAG, SELFMAG) != 0) throw LoadError("not an ELF file");
+    if (len < sizeof(Elf64_Ehdr)) throw LoadError("truncated ELF file (" + std::to_string(fileSize) + " bytes)");
+    const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(data);
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64) throw LoadError("wrong ELF class (not a 64-bit object)");
+#if defined(__x86_64__)
+    constexpr unsigned kMachine = EM_X86_64;
+#elif defined(__aarch64__)
+    constexpr unsigned kMachine = EM_AARCH64;
+#else
+    constexpr unsigned kMachine = 0;
+#endif
+    if (kMachine != 0 && eh->e_machine != kMachine)
+        throw LoadError("wrong architecture (ELF machine " + std::to_string(eh->e_machine) + ", this host is " +
+                        std::to_string(kMachine) + ")");
+    if (eh->e_type != ET_DYN) throw LoadError("not a shared object (ELF type " + std::to_string(eh->e_type) + ")");
+}
+
+/// Copies src into a new memfd while hashing it; checks the ELF header on the way.
+UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t& size, std::string& sha256) {
+    UniqueFd mem(::memfd_create(("hostd:" + name).c_str(), MFD_CLOEXEC));
+    if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
+    Poco::Crypto::DigestEngine digest("SHA256");
+    std::vector<unsigned char> buf(1 << 16);
+    std::vector<unsigned char> head;
+    size = 0;
+    for (;;) {
+        ssize_t n = ::read(src, buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw LoadError("read failed: " + errnoText(errno));
+        }
+        if (n == 0) break;
+        if (head.size() < sizeof(Elf64_Ehdr))
+            head.insert(head.end(), buf.begin(), buf.begin() + std::min<ssize_t>(n, sizeof(Elf64_Ehdr) - head.size()));
+        digest.update(buf.data(), static_cast<std::size_t>(n));
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = ::write(mem.get(), buf.data() + off, static_cast<std::size_t>(n - off));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                throw LoadError("copy to memfd failed: " + errnoText(errno));
+            }
+            off += w;
+        }
+        size += static_cast<std::uint64_t>(n);
+    }
+    checkElfHeader(head.data(), head.size(), size);
+    sha256 = Poco::Crypto::DigestEngine::digestToHex(digest.digest());
+    return mem;
+}
+
+std::string abiText(std::uint32_t major, std::uint32_t minor) {
+    return std::to_string(major) + "." + std::to_string(minor);
+}
+
+void checkDescriptor(const hostd_type_descriptor* d) {
+    if (d == nullptr) throw LoadError(std::string(HOSTD_ENTRY_SYMBOL) + " returned no descriptor");
+    const std::string host = abiText(HOSTD_ABI_MAJOR, HOSTD_ABI_MINOR);
+    if (d->abi_major != HOSTD_ABI_MAJOR)
+        throw LoadError("plugin ABI " + abiText(d->abi_major, d->abi_minor) + " is not supported by this hostd (ABI " +
+                        host + "): the major version differs; rebuild the plugin against this hostd's SDK");
+    if (d->abi_minor > HOSTD_ABI_MINOR)
+        throw LoadError("plugin ABI " + abiText(d->abi_major, d->abi_minor) + " is newer than this hostd (ABI " + host +
+                        "); upgrade hostd or build the plugin against SDK " + host);
+    if (d->size < offsetof(hostd_type_descriptor, reload) + sizeof(d->reload))
+        throw LoadError("descriptor too small (" + std::to_string(d->size) + " bytes) for ABI " +
+                        abiText(d->abi_major, d->abi_minor));
+    if (d->start == nullptr || d->stop == nullptr) throw LoadError("descriptor lacks a start or stop callback");
+}
+
+}  // namespace
+
+DlHandle& DlHandle::operator=(DlHandle&& other) noexcept {
+    if (this != &other) {
+        close();
+        _handle = other._handle;
+        other._handle = nullptr;
+    }
+    return *this;
+}
+
+void DlHandle::close() noexcept {
+    if (_handle != nullptr) ::dlclose(_handle);
+    _handle = nullptr;
+}
+
+std::unique_ptr<PluginImage> PluginImage::load(int dirFd, const std::string& fileName,
+                                               const TrustPolicy& policy) {
+    auto began = std::chrono::steady_clock::now();
+    std::unique_ptr<PluginImage> image(new PluginImage);
+    struct stat st {};
+    UniqueFd src = openTrusted(dirFd, fileName, policy, st);
+    image->_memfd = copyToMemfd(src.get(), fileName, image->_size, image->_sha256);
+    image->_procPath = "/proc/self/fd/" + std::to_string(image->_memfd.get());
+
+    ::dlerror();
+    void* handle = ::dlopen(image->_procPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+        const char* err = ::dlerror();
+        std::string text = err != nullptr ? err : "unknown error";
+        // dlerror names the memfd path, which means nothing to an operator.
+        if (auto pos = text.find(image->_procPath + ": "); pos != std::string::npos)
+            text.erase(pos, image->_procPath.size() + 2);
+        throw LoadError("dlopen failed: " + text);
+    }
+    image->_handle = DlHandle(handle);
+    void* sym = ::dlsym(handle, HOSTD_ENTRY_SYMBOL);
+    if (sym == nullptr)
+        throw LoadError(std::string("no symbol ") + HOSTD_ENTRY_SYMBOL + " (not a hostd plugin, or built without HOSTD_EXPORT)");
+    auto entry = reinterpret_cast<hostd_type_entry_fn>(sym);
+    const hostd_type_descriptor* d = entry();
+    checkDescriptor(d);
+    image->_descriptor = d;
+    image->_version = d->version != nullptr ? d->version : "";
+    image->_description = d->description != nullptr ? d->description : "";
+    if (d->requires_plugins != nullptr)
+        for (const char* const* r = d->requires_plugins; *r != nullptr; ++r) image->_dependencies.emplace_back(*r);
+    image->_loadDuration = std::chrono::steady_clock::now() - began;
+    return image;
+}
+
+bool PluginImage::unload() noexcept {
+    if (_handle.get() == nullptr) return true;
+    _handle.close();
+    _descriptor = nullptr;
+    void* still = ::dlopen(_procPath.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (still == nullptr) {
+        _memfd.reset();
+        return true;
+    }
+    ::dlclose(still);  // drop the reference RTLD_NOLOAD just took
+    (void)_memfd.release();  // keep the fd number forever: glibc would hand a new memfd the old image
+    return false;
+}
+
+PluginImage::~PluginImage() { unload(); }
+
+}  // namespace hostd

@@ -1,0 +1,87 @@
+#pragma once
+
+#include "UniqueFd.h"
+
+#include <hostd/plugin.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hostd {
+
+/// Why a plugin file could not be loaded. The message names the rule and what was observed;
+/// callers add the plugin name and path.
+class LoadError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Owns a dlopen handle. dlclose on destruction; see PluginImage::unload for verification.
+class DlHandle {
+public:
+    DlHandle() noexcept = default;
+    explicit DlHandle(void* handle) noexcept : _handle(handle) {}
+    DlHandle(DlHandle&& other) noexcept : _handle(other._handle) { other._handle = nullptr; }
+    DlHandle& operator=(DlHandle&& other) noexcept;
+    DlHandle(const DlHandle&) = delete;
+    DlHandle& operator=(const DlHandle&) = delete;
+    ~DlHandle() { close(); }
+
+    void* get() const noexcept { return _handle; }
+    void close() noexcept;
+        /// dlclose if open.
+
+private:
+    void* _handle = nullptr;
+};
+
+/// Options that decide whether a plugin file is trusted.
+struct TrustPolicy {
+    bool allowSymlinks = false;
+};
+
+/// A plugin image loaded from a private in-memory copy of its file (DESIGN.md section 3):
+/// the operator's file can be overwritten, truncated or removed at any time afterwards.
+class PluginImage {
+public:
+    static std::unique_ptr<PluginImage> load(int dirFd, const std::string& fileName,
+                                             const TrustPolicy& policy);
+        /// Opens fileName relative to dirFd, checks trust (on the opened fd), copies it into a
+        /// memfd while hashing, checks the ELF header, dlopens the copy, resolves the entry
+        /// symbol and checks the ABI version. Throws LoadError.
+
+    ~PluginImage();
+
+    const hostd_type_descriptor& descriptor() const noexcept { return *_descriptor; }
+    const std::string& sha256() const noexcept { return _sha256; }
+    std::uint64_t size() const noexcept { return _size; }
+    const std::string& version() const noexcept { return _version; }
+    const std::string& description() const noexcept { return _description; }
+    const std::vector<std::string>& dependencies() const noexcept { return _dependencies; }
+    std::chrono::steady_clock::duration loadDuration() const noexcept { return _loadDuration; }
+    bool hasReload() const noexcept { return _descriptor->reload != nullptr; }
+
+    bool unload() noexcept;
+        /// dlcloses the image and verifies it is gone. Returns false if it is still mapped
+        /// (then its memfd is kept open forever so the name is never reused, DESIGN.md 3).
+
+private:
+    PluginImage() = default;
+
+    UniqueFd _memfd;
+    std::string _procPath;  // "/proc/self/fd/N" of the memfd: the name glibc knows the image by
+    DlHandle _handle;
+    const hostd_type_descriptor* _descriptor = nullptr;
+    std::string _sha256;
+    std::uint64_t _size = 0;
+    std::string _version;
+    std::string _description;
+    std::vector<std::string> _dependencies;
+    std::chrono::steady_clock::duration _loadDuration{};
+};
+
+}  // namespace hostd

@@ -1,0 +1,85 @@
+#pragma once
+
+#include "CallRunner.h"
+#include "Config.h"
+#include "DependencyGraph.h"
+#include "EventLoop.h"
+#include "Plugin.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace hostd {
+
+/// Where the configuration comes from, so that SIGHUP can read it again.
+struct ConfigSource {
+    std::string path;
+    bool required = false;                  ///< --config was given: a missing file is an error.
+    std::optional<std::string> pluginDir;   ///< --plugin-dir, overriding the file.
+};
+
+/// Runs the plugins: loads every NAME.so of the plugin directory, starts them in dependency
+/// order, applies configuration reloads on SIGHUP, and on SIGTERM/SIGINT/SIGQUIT drains them
+/// in reverse dependency order within their deadlines. Single-threaded: every decision is made
+/// on the thread that calls run(); plugin callbacks run on CallRunner threads.
+class Supervisor {
+public:
+    Supervisor(ConfigPtr config, ConfigSource source);
+        /// Throws std::system_error if the event loop cannot be set up.
+    ~Supervisor();
+
+    int run();
+        /// Runs until the drain is over; returns the exit code (ExitCode.h).
+
+    bool hasAbandonedCalls() const noexcept { return _abandoned; }
+        /// True if a plugin call was abandoned: the process must end with _exit, since that
+        /// call's thread may still be running plugin code.
+
+private:
+    enum class Phase { Starting, Running, Draining, Done };
+
+    void loadAll();
+    void loadPlugin(int dirFd, const std::string& name);
+    void rebuildGraph();
+    void schedule();
+    bool evaluateWaiting(Plugin& p);
+    void scheduleDrain();
+    void submitStart(Plugin& p);
+    void submitReload(Plugin& p);
+    void submitStop(Plugin& p);
+    void submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
+                CallRunner::Job job);
+    void onCompleted(std::uint64_t id, CallResult result);
+    void onSignal(int signal);
+    void beginDrain(std::string_view why);
+    void checkDeadlines();
+    void reloadConfiguration();
+    bool needsReload(const Plugin& p) const;
+    void setState(Plugin& p, PluginState state, std::string reason = {});
+    void reportReadyOnce();
+    std::optional<Clock::time_point> nextDeadline() const;
+    std::string pluginDir() const;
+    Plugin* find(const std::string& name);
+    Plugin* findByCall(std::uint64_t id);
+    int finish();
+
+    ConfigPtr _config;
+    ConfigSource _source;
+    std::map<std::string, std::unique_ptr<Plugin>> _plugins;
+    std::map<std::string, std::string> _cycles;  // plugin -> "a -> b -> a"
+    DependencyGraph _graph;
+    EventLoop _loop;
+    SignalSource _signals;
+    CallRunner _calls;
+    Phase _phase = Phase::Starting;
+    Clock::time_point _drainStarted{};
+    Clock::time_point _drainDeadline = Clock::time_point::max();
+    bool _stopFailed = false;
+    bool _stopTimedOut = false;
+    bool _abandoned = false;
+    unsigned _generation = 1;
+};
+
+}  // namespace hostd
