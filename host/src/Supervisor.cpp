@@ -444,7 +444,7 @@ void Supervisor::checkDeadlines() {
     bool changed = false;
     for (auto& [_, p] : _plugins) {
         if (!p->busy() || p->callDeadline > now) continue;
-        Millis budget = std::chrono::duration_cast<Millis>(p->callDeadline - p->callStarted);
+        Millis budget = std::chrono::round<Millis>(p->callDeadline - p->callStarted);
         HOSTD_LOG(Error, p->name, "call overran its deadline; abandoned, never unloaded",
                   {"call", std::string(p->callName)}, {"deadline", formatDuration(budget)});
         if (p->callName == "stop") _stopTimedOut = true;

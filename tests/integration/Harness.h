@@ -1,0 +1,94 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace hostd::test {
+
+using namespace std::chrono_literals;
+
+/// One line of the probe fixture's events file: "EVENT NAME MONOTONIC_NS PID".
+struct Event {
+    std::string kind;
+    std::string name;
+    long long ns = 0;
+    int pid = 0;
+};
+
+/// A real hostd process with stderr captured to a file. Killed (SIGKILL) and reaped on
+/// destruction if still running, so a failing test never leaks a daemon.
+class HostdProcess {
+public:
+    HostdProcess(const std::vector<std::string>& args, const std::string& logPath);
+    ~HostdProcess();
+    HostdProcess(const HostdProcess&) = delete;
+    HostdProcess& operator=(const HostdProcess&) = delete;
+
+    pid_t pid() const { return _pid; }
+    void signal(int sig) const;
+    std::optional<int> waitExit(std::chrono::milliseconds timeout);
+        /// The exit code (128 + N if killed by signal N), or nothing if still running after timeout.
+    bool running();
+
+private:
+    pid_t _pid = -1;
+    std::optional<int> _exit;
+};
+
+/// Runs hostd on a temp dir: plugins/, hostd.conf, events and log files.
+class HostdTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    std::string path(const std::string& name) const { return _dir + "/" + name; }
+    const std::string& pluginDir() const { return _pluginDir; }
+    const std::string& eventsPath() const { return _events; }
+    const std::string& configPath() const { return _config; }
+
+    void install(const std::string& name, const std::string& fixture = "probe") const;
+        /// Copies fixture FIXTURE.so to plugins/NAME.so (mode 0644) by write-then-rename.
+
+    std::string hostSection(const std::string& extra = "") const;
+        /// "[hostd]\nplugin_dir = ...\n" plus extra lines.
+
+    std::string probeSection(const std::string& name, const std::string& extra = "") const;
+        /// "[plugin.NAME]\nevents = ...\n" plus extra lines.
+
+    void writeConfig(const std::string& text) const;
+        /// Replaces hostd.conf atomically (write temp, rename), as editors do.
+
+    HostdProcess& start(std::vector<std::string> extraArgs = {});
+        /// Starts hostd --config=hostd.conf (unless extraArgs has a --config) with extra args.
+
+    std::string log() const;
+    int countLog(const std::string& needle) const;
+    bool waitForLog(const std::string& needle, std::chrono::milliseconds timeout = 15s, int count = 1) const;
+        /// Polls the log until needle occurs count times.
+
+    std::vector<Event> events() const;
+    std::vector<Event> events(const std::string& kind) const;
+    bool waitForEvents(const std::function<bool(const std::vector<Event>&)>& done,
+                       std::chrono::milliseconds timeout = 15s) const;
+
+    std::optional<HostdProcess> _hostd;
+
+private:
+    std::string _dir, _pluginDir, _events, _config, _log;
+};
+
+std::vector<std::string> names(const std::vector<Event>& events);
+    /// The plugin names of events, in order.
+
+bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+    /// Polls done() every few ms until true or timeout; the only synchronisation tests use.
+
+std::string readFile(const std::string& path);
+
+}  // namespace hostd::test
