@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <set>
 
 namespace hostd {
@@ -99,45 +97,26 @@ int Supervisor::run() {
 }
 
 void Supervisor::loadAll() {
-    const std::string dir = pluginDir();
-    UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dirFd) {
-        HOSTD_LOG(Warning, "", "plugin directory cannot be opened; running with no plugins", {"path", dir},
-                  {"error", std::strerror(errno)});
+    PluginDirectory dir(pluginDir());
+    std::string error;
+    if (!dir.open(error)) {
+        HOSTD_LOG(Warning, "", "plugin directory cannot be opened; running with no plugins", {"path", dir.path()},
+                  {"error", error});
         return;
     }
-    std::vector<std::string> names;
-    {
-        // readdir on a duplicate: closedir closes its fd, and we keep dirFd for openat.
-        DIR* d = ::fdopendir(::dup(dirFd.get()));
-        if (d == nullptr) {
-            HOSTD_LOG(Warning, "", "plugin directory cannot be read", {"path", dir}, {"error", std::strerror(errno)});
-            return;
-        }
-        while (dirent* e = ::readdir(d)) {
-            std::string file = e->d_name;
-            if (file.size() <= 3 || !file.ends_with(".so") || file.front() == '.') continue;
-            std::string stem = file.substr(0, file.size() - 3);
-            if (!isValidPluginName(stem)) {
-                HOSTD_LOG(Warning, "", "ignoring file: plugin names are [A-Za-z0-9_-]+", {"path", dir + "/" + file});
-                continue;
-            }
-            names.push_back(stem);
-        }
-        ::closedir(d);
-    }
-    std::sort(names.begin(), names.end());
-    for (const auto& name : names) loadPlugin(dirFd.get(), name);
+    std::vector<std::string> ignored;
+    for (const auto& name : dir.scan(ignored)) loadPlugin(dir, name);
+    for (const auto& path : ignored) HOSTD_LOG(Warning, "", "ignoring file: plugin names are [A-Za-z0-9_-]+", {"path", path});
     for (const auto& [name, section] : _config->plugins)
         if (!find(name) && section.enabled)
-            HOSTD_LOG(Warning, name, "configured plugin has no file", {"path", dir + "/" + name + ".so"},
+            HOSTD_LOG(Warning, name, "configured plugin has no file", {"path", dir.filePath(name)},
                       {"config", section.origin.str()});
 }
 
-void Supervisor::loadPlugin(int dirFd, const std::string& name) {
+void Supervisor::loadPlugin(const PluginDirectory& dir, const std::string& name) {
     auto p = std::make_unique<Plugin>();
     p->name = name;
-    p->path = pluginDir() + "/" + name + ".so";
+    p->path = dir.filePath(name);
     p->context = {sizeof(hostd_type_context), 0, {p->name.c_str(), p->name.size()}, hostServices(), p.get()};
     const PluginSection* section = _config->plugin(name);
     if (section != nullptr && !section->enabled) {
@@ -148,7 +127,7 @@ void Supervisor::loadPlugin(int dirFd, const std::string& name) {
         return;
     }
     try {
-        p->image = PluginImage::load(dirFd, name + ".so", TrustPolicy{_config->host.allowSymlinks});
+        p->image = PluginImage::load(dir.fd(), name + ".so", TrustPolicy{_config->host.allowSymlinks});
         std::vector<std::string> dependencies = p->image->dependencies();
         for (const auto& r : dependencies)
             if (!isValidPluginName(r) || r == name)
@@ -259,8 +238,11 @@ void Supervisor::reportReadyOnce() {
         counts[p->state]++;
     }
     _phase = Phase::Running;
+    int failed = counts[PluginState::Failed] + counts[PluginState::Invalid];
+    _notifier.ready("running " + std::to_string(counts[PluginState::Running]) + " plugins, " + std::to_string(failed) +
+                    " failed");
     HOSTD_LOG(Notice, "", "ready", {"running", std::to_string(counts[PluginState::Running])},
-              {"failed", std::to_string(counts[PluginState::Failed] + counts[PluginState::Invalid])},
+              {"failed", std::to_string(failed)},
               {"pending", std::to_string(counts[PluginState::Pending])},
               {"blocked", std::to_string(counts[PluginState::Blocked])},
               {"disabled", std::to_string(counts[PluginState::Disabled])});
@@ -412,6 +394,7 @@ void Supervisor::beginDrain(std::string_view why) {
     _drainDeadline = _drainStarted + _config->host.stopTimeout;
     int active = 0;
     for (const auto& [_, p] : _plugins) active += p->active() ? 1 : 0;
+    _notifier.stopping("draining " + std::to_string(active) + " plugins (" + std::string(why) + ")");
     HOSTD_LOG(Notice, "", "draining", {"reason", std::string(why)}, {"plugins", std::to_string(active)},
               {"budget", formatDuration(_config->host.stopTimeout)});
     scheduleDrain();
@@ -472,12 +455,14 @@ void Supervisor::checkDeadlines() {
 
 void Supervisor::reloadConfiguration() {
     HOSTD_LOG(Info, "", "reloading configuration", {"config", _source.path});
+    _notifier.reloading();
     ConfigLoad load = loadConfig(_source.path, _source.required);
     for (const auto& issue : load.issues)
         Log::write(issue.warning ? Level::Warning : Level::Error, "", issue.str(), {}, __FILE_NAME__, __LINE__);
     if (!load.ok()) {
         HOSTD_LOG(Error, "", "configuration reload failed; keeping the previous configuration",
                   {"errors", std::to_string(load.issues.size())}, {"generation", std::to_string(_generation)});
+        _notifier.ready("configuration reload failed; running on generation " + std::to_string(_generation));
         return;
     }
     ConfigPtr old = std::exchange(_config, load.config);
@@ -494,6 +479,7 @@ void Supervisor::reloadConfiguration() {
             HOSTD_LOG(Warning, name, "change of enabled/requires takes effect at restart");
     }
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
+    _notifier.ready("configuration generation " + std::to_string(_generation));
     schedule();
 }
 

@@ -4,7 +4,9 @@
 #include "Config.h"
 #include "DependencyGraph.h"
 #include "EventLoop.h"
+#include "Notifier.h"
 #include "Plugin.h"
+#include "PluginDirectory.h"
 
 #include <map>
 #include <memory>
@@ -41,7 +43,7 @@ private:
     enum class Phase { Starting, Running, Draining, Done };
 
     void loadAll();
-    void loadPlugin(int dirFd, const std::string& name);
+    void loadPlugin(const PluginDirectory& dir, const std::string& name);
     void rebuildGraph();
     void schedule();
     bool evaluateWaiting(Plugin& p);
@@ -73,6 +75,7 @@ private:
     EventLoop _loop;
     SignalSource _signals;
     CallRunner _calls;
+    Notifier _notifier;
     Phase _phase = Phase::Starting;
     Clock::time_point _drainStarted{};
     Clock::time_point _drainDeadline = Clock::time_point::max();

@@ -3,12 +3,14 @@
 // What it shows:
 // - a plugin that depends on another one (it requires heartbeat, see HOSTD_PLUGIN below), so
 //   the host starts it after heartbeat and stops it before;
-// - turning Poco exceptions into hostd errors with a useful message: Poco::Exception::what()
-//   is only the class's name ("I/O error"), the details are in displayText();
+// - turning Poco exceptions into hostd errors that say what failed: Poco::Exception::what() is
+//   only the class's name ("I/O error"), the details are in displayText();
 // - an event loop that sleeps in poll() until a socket or a wake-up eventfd is ready, so an
 //   idle daemon never wakes up, and stop is prompt. Poco::Net::TCPServer is not used because
 //   its accept loop wakes every 250 ms;
 // - reload that applies what it can live (max_clients) and refuses what it cannot (listen).
+
+#include "WakeUpEvent.h"
 
 #include <hostd/plugin.hpp>
 
@@ -20,7 +22,6 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstdint>
 #include <future>
 #include <string>
 #include <system_error>
@@ -28,11 +29,11 @@
 #include <vector>
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
 
 /// Most bytes read from a client at once. A client's unsent bytes never exceed it, because
 /// nothing more is read from a client until its last chunk is echoed: memory stays bounded
@@ -41,10 +42,8 @@ constexpr int kChunkSize = 16 * 1024;
 
 /// The validated configuration of the plugin.
 struct EchoSettings {
-    std::string listen{"127.0.0.1:7007"};
-        /// As written in the configuration; used in messages.
-    Poco::Net::SocketAddress address;
-        /// The parsed `listen`.
+    std::string listen{"127.0.0.1:7007"};  ///< As written in the configuration; used in messages.
+    Poco::Net::SocketAddress address;      ///< The parsed `listen`.
     bool allowRemote = false;
     std::size_t maxClients = 64;
 
@@ -61,39 +60,11 @@ struct EchoSettings {
         }
         // An echo service open to the network is a traffic reflector: make exposing it a choice.
         if (!settings.allowRemote && !settings.address.host().isLoopback())
-            throw hostd::ConfigError("listen = '" + settings.listen +
-                                     "' is not a loopback address; set allow_remote = true to accept remote clients");
+            throw hostd::ConfigError("listen = '" + settings.listen + "' is not a loopback address; " +
+                                     "set allow_remote = true to accept remote clients");
         return settings;
     }
         /// Reads and validates every key; throws hostd::ConfigError.
-};
-
-/// An eventfd that another thread signals to interrupt the event thread's poll().
-class WakeUpEvent {
-public:
-    WakeUpEvent() : _fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-        if (_fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-    }
-    ~WakeUpEvent() { ::close(_fd); }
-    WakeUpEvent(const WakeUpEvent&) = delete;
-    WakeUpEvent& operator=(const WakeUpEvent&) = delete;
-
-    int fd() const noexcept { return _fd; }
-
-    void signal() noexcept {
-        std::uint64_t one = 1;
-        // Fails only if the counter is saturated, and then the eventfd is readable anyway.
-        [[maybe_unused]] ssize_t written = ::write(_fd, &one, sizeof one);
-    }
-
-    void clear() noexcept {
-        std::uint64_t count = 0;
-        [[maybe_unused]] ssize_t read = ::read(_fd, &count, sizeof count);
-    }
-        /// Makes the eventfd unreadable again, so the next poll() sleeps.
-
-private:
-    int _fd;
 };
 
 /// One connected client.
@@ -121,7 +92,8 @@ public:
             _listener.listen();
             _listener.setBlocking(false);
         } catch (const Poco::Exception& e) {
-            throw hostd::Error(HOSTD_ERR_UNAVAILABLE, "cannot listen on " + _settings.listen + ": " + e.displayText());
+            throw hostd::Error(HOSTD_ERR_UNAVAILABLE,
+                               "cannot listen on " + _settings.listen + ": " + e.displayText());
         }
         std::string boundAddress = _listener.address().toString();  // the real port if `listen` said 0
         _threadDone = _threadDonePromise.get_future();
@@ -168,14 +140,14 @@ private:
     void serveUntilStopped() {
         std::vector<pollfd> pollSet;
         std::vector<char> chunk(kChunkSize);
-        std::chrono::steady_clock::time_point acceptPausedUntil{};
+        SteadyClock::time_point acceptPausedUntil{};
         while (true) {
-            auto now = std::chrono::steady_clock::now();
-            bool accepting = _clients.size() < _maxClients && now >= acceptPausedUntil;
-            int timeoutMs = -1;  // the normal case: sleep until something happens
-            if (now < acceptPausedUntil)
-                timeoutMs = static_cast<int>(
-                    std::chrono::ceil<std::chrono::milliseconds>(acceptPausedUntil - now).count());
+            auto now = SteadyClock::now();
+            bool acceptPaused = now < acceptPausedUntil;
+            bool accepting = !acceptPaused && _clients.size() < _maxClients;
+            // Normally sleep until something happens; a timeout only while accepting is paused.
+            auto pauseLeft = std::chrono::ceil<std::chrono::milliseconds>(acceptPausedUntil - now);
+            int timeoutMs = acceptPaused ? static_cast<int>(pauseLeft.count()) : -1;
 
             // Rebuilt every round: simpler than keeping it in sync, and cheap next to the syscalls.
             pollSet.clear();
@@ -195,9 +167,12 @@ private:
                 _wakeUp.clear();
                 if (_stopRequested) return;
             }
-            for (std::size_t i = 0; i < _clients.size(); ++i) serve(_clients[i], pollSet[i + 2].revents, chunk);
+            // Only clients present before poll(); accepting afterwards keeps indexes aligned.
+            for (std::size_t i = 0; i < _clients.size(); ++i)
+                serve(_clients[i], pollSet[i + 2].revents, chunk);
             std::erase_if(_clients, [](const Client& client) { return client.closed; });
-            if (pollSet[1].revents != 0 && !acceptClients()) acceptPausedUntil = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            if (pollSet[1].revents != 0 && !acceptClients())
+                acceptPausedUntil = SteadyClock::now() + std::chrono::seconds(1);
         }
     }
         /// Runs the event loop until stop is requested. The only place the thread sleeps.
@@ -230,25 +205,35 @@ private:
             if (events & (POLLERR | POLLNVAL)) {
                 disconnect(client, "connection error");
             } else if (!client.unsent.empty()) {
-                int sent = client.socket.sendBytes(client.unsent.data(), static_cast<int>(client.unsent.size()),
-                                                   MSG_NOSIGNAL);
-                if (sent > 0) client.unsent.erase(0, static_cast<std::size_t>(sent));
+                client.unsent.erase(0, sendSome(client, client.unsent.data(), client.unsent.size()));
             } else {
                 int received = client.socket.receiveBytes(chunk.data(), kChunkSize);
                 // 0 means the client finished sending, and everything it sent is echoed already.
                 if (received == 0) disconnect(client, "disconnected");
                 if (received <= 0) return;  // < 0: nothing to read after all (EAGAIN)
                 // Most of the time the socket takes it all at once, so nothing is copied.
-                // MSG_NOSIGNAL: a client gone away must not raise SIGPIPE in the host.
-                int sent = client.socket.sendBytes(chunk.data(), received, MSG_NOSIGNAL);
-                if (sent < 0) sent = 0;
-                client.unsent.assign(chunk.data() + sent, static_cast<std::size_t>(received - sent));
+                std::size_t length = static_cast<std::size_t>(received);
+                std::size_t sent = sendSome(client, chunk.data(), length);
+                client.unsent.assign(chunk.data() + sent, length - sent);
             }
         } catch (const Poco::Exception& e) {
             disconnect(client, e.displayText());
         }
     }
         /// Does the one step the client is ready for: send its unsent bytes, or read and echo.
+
+    static std::size_t sendSome(Client& client, const char* data, std::size_t length) {
+        try {
+            // MSG_NOSIGNAL: a client gone away must not raise SIGPIPE in the host.
+            int sent = client.socket.sendBytes(data, static_cast<int>(length), MSG_NOSIGNAL);
+            return sent > 0 ? static_cast<std::size_t>(sent) : 0;
+        } catch (const Poco::Exception& e) {
+            // Unlike receiveBytes, Poco 1.11's sendBytes throws when a non-blocking socket is full.
+            if (e.code() == EAGAIN || e.code() == EWOULDBLOCK) return 0;
+            throw;
+        }
+    }
+        /// Sends what the client's socket takes now; throws Poco::Exception if the connection failed.
 
     void disconnect(Client& client, const std::string& why) {
         context().debug("client " + client.peer + " closed: " + why);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "Process.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,34 +13,12 @@
 
 namespace hostd::test {
 
-using namespace std::chrono_literals;
-
 /// One line of the probe fixture's events file: "EVENT NAME MONOTONIC_NS PID".
 struct Event {
     std::string kind;
     std::string name;
     long long ns = 0;
     int pid = 0;
-};
-
-/// A real hostd process with stderr captured to a file. Killed (SIGKILL) and reaped on
-/// destruction if still running, so a failing test never leaks a daemon.
-class HostdProcess {
-public:
-    HostdProcess(const std::vector<std::string>& args, const std::string& logPath);
-    ~HostdProcess();
-    HostdProcess(const HostdProcess&) = delete;
-    HostdProcess& operator=(const HostdProcess&) = delete;
-
-    pid_t pid() const { return _pid; }
-    void signal(int sig) const;
-    std::optional<int> waitExit(std::chrono::milliseconds timeout);
-        /// The exit code (128 + N if killed by signal N), or nothing if still running after timeout.
-    bool running();
-
-private:
-    pid_t _pid = -1;
-    std::optional<int> _exit;
 };
 
 /// Runs hostd on a temp dir: plugins/, hostd.conf, events and log files.
@@ -85,10 +65,5 @@ private:
 
 std::vector<std::string> names(const std::vector<Event>& events);
     /// The plugin names of events, in order.
-
-bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout);
-    /// Polls done() every few ms until true or timeout; the only synchronisation tests use.
-
-std::string readFile(const std::string& path);
 
 }  // namespace hostd::test

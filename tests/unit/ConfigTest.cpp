@@ -50,6 +50,7 @@ const ConfigSnapshot& requireOk(const ConfigLoad& load) {
     EXPECT_THAT(strs(load.issues), IsEmpty());
     return load.config ? *load.config : empty;
 }
+const ConfigSnapshot& requireOk(ConfigLoad&&) = delete;  // the snapshot would dangle
 
 std::vector<std::pair<std::string, std::string>> keyValues(const std::vector<PluginSetting>& settings) {
     std::vector<std::pair<std::string, std::string>> out;
@@ -276,7 +277,8 @@ TEST(Config, ParsesEveryHostSetting) {
 }
 
 TEST(Config, LogLevelInformationIsNormalisedToInfo) {
-    const ConfigSnapshot& c = requireOk(parseOne("[hostd]\nlog_level = information\n"));
+    ConfigLoad load = parseOne("[hostd]\nlog_level = information\n");
+    const ConfigSnapshot& c = requireOk(load);
     EXPECT_EQ(c.host.logLevel, "info");
 }
 
@@ -320,7 +322,8 @@ TEST(Config, ParsesAPluginSectionWithItsOwnAndPassThroughKeys) {
 }
 
 TEST(Config, APluginSectionWithoutKeysIsEnabledWithNoOverrides) {
-    const ConfigSnapshot& c = requireOk(parseOne("[hostd]\n[plugin.a_b-C9]\n"));
+    ConfigLoad load = parseOne("[hostd]\n[plugin.a_b-C9]\n");
+    const ConfigSnapshot& c = requireOk(load);
     const PluginSection* p = c.plugin("a_b-C9");
     ASSERT_NE(p, nullptr);
     EXPECT_TRUE(p->enabled);
@@ -408,7 +411,8 @@ TEST(Config, KeysContainingARedactWordOnlyAsPartOfAWordAreNotSecret) {
 }
 
 TEST(Config, RedactKeysReplacesTheDefaultWords) {
-    const ConfigSnapshot& c = requireOk(parseOne("[hostd]\nredact_keys = pin, passphrase\n"));
+    ConfigLoad load = parseOne("[hostd]\nredact_keys = pin, passphrase\n");
+    const ConfigSnapshot& c = requireOk(load);
     EXPECT_TRUE(c.isSecret("pin"));
     EXPECT_TRUE(c.isSecret("card.pin"));
     EXPECT_TRUE(c.isSecret("passphrase"));
