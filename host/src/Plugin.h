@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,25 @@ struct Plugin {
     bool active() const { return busy() || state == PluginState::Running; }
         /// Started and not yet stopped: must be drained.
 };
+
+/// A dependency as seen by a plugin waiting to start: its name, and its state if installed.
+struct DependencyState {
+    std::string name;
+    std::optional<PluginState> state;
+};
+
+/// What a loaded plugin that has not started should do next.
+struct StartDecision {
+    bool start = false;                      ///< Every dependency runs: start now.
+    PluginState state = PluginState::Loaded; ///< Otherwise: Loaded (dependencies on their way up), Pending or Blocked.
+    std::string reason;                      ///< For Pending and Blocked: names the dependencies and why.
+};
+
+StartDecision decideStart(const std::vector<DependencyState>& dependencies, const std::string& cycle);
+    /// The start rule. `cycle` is the dependency cycle the plugin is on ("a -> b -> a"), or
+    /// empty. A missing or pending dependency makes the plugin Pending; a failed, invalid,
+    /// blocked, stuck, stopped or disabled one makes it Blocked; one that is loaded or
+    /// starting makes it wait as Loaded.
 
 /// The plugin's config section as the C ABI presents it, kept alive for one call.
 class CallConfig {

@@ -167,47 +167,22 @@ void Supervisor::setState(Plugin& p, PluginState state, std::string reason) {
 
 bool Supervisor::evaluateWaiting(Plugin& p) {
     // Decides what a loaded, not yet started plugin does next. Returns true if anything changed.
-    PluginState next = PluginState::Loaded;
-    std::string reason;
-    if (auto c = _cycles.find(p.name); c != _cycles.end()) {
-        next = PluginState::Blocked;
-        reason = "dependency cycle " + c->second;
-    } else {
-        std::vector<std::string> missing, blockers, waiting;
-        bool allRunning = true;
-        for (const auto& depName : p.dependencies) {
-            Plugin* dep = find(depName);
-            if (dep == nullptr) {
-                missing.push_back(depName);
-            } else if (dep->state == PluginState::Running || dep->state == PluginState::Reloading) {
-                continue;
-            } else if (dep->state == PluginState::Pending) {
-                waiting.push_back(depName + " (pending)");
-            } else if (dep->state == PluginState::Loaded || dep->state == PluginState::Starting) {
-                // on its way up
-            } else {
-                blockers.push_back(depName + " (" + std::string(stateName(dep->state)) + ")");
-            }
-            allRunning = false;
-        }
-        if (!blockers.empty()) {
-            next = PluginState::Blocked;
-            reason = "blocked by " + joined(blockers);
-        } else if (!missing.empty() || !waiting.empty()) {
-            next = PluginState::Pending;
-            reason = missing.empty() ? "waiting for " + joined(waiting)
-                                     : "waiting for " + joined(missing) + " (not installed)" +
-                                           (waiting.empty() ? "" : ", " + joined(waiting));
-        } else if (allRunning) {
-            submitStart(p);
-            return true;
-        }
+    std::vector<DependencyState> deps;
+    for (const auto& name : p.dependencies) {
+        Plugin* dep = find(name);
+        deps.push_back({name, dep ? std::optional<PluginState>(dep->state) : std::nullopt});
     }
-    if (next == p.state && reason == p.reason) return false;
-    setState(p, next, reason);
-    if (next == PluginState::Pending)
+    auto cycle = _cycles.find(p.name);
+    StartDecision d = decideStart(deps, cycle == _cycles.end() ? std::string() : cycle->second);
+    if (d.start) {
+        submitStart(p);
+        return true;
+    }
+    if (d.state == p.state && d.reason == p.reason) return false;
+    setState(p, d.state, d.reason);
+    if (d.state == PluginState::Pending)
         HOSTD_LOG(Warning, p.name, "pending", {"reason", p.reason}, {"file", p.path});
-    else if (next == PluginState::Blocked)
+    else if (d.state == PluginState::Blocked)
         HOSTD_LOG(Error, p.name, "not started", {"reason", p.reason}, {"file", p.path});
     return true;
 }

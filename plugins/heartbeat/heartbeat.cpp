@@ -60,7 +60,7 @@ public:
     }
 
     void reload(const hostd::Config& config) override {
-        HeartbeatSettings settings = HeartbeatSettings::fromConfig(config);  // may throw: nothing changed yet
+        HeartbeatSettings settings = HeartbeatSettings::fromConfig(config);  // throws before any change
         {
             std::lock_guard lock(_mutex);
             _settings = std::move(settings);
@@ -70,15 +70,17 @@ public:
     }
 
     void stop(hostd::Deadline deadline) override {
+        bool finishedInTime = false;
         {
             std::unique_lock lock(_mutex);
             _stopRequested = true;
             _wakeUp.notify_one();
             // std::thread::join has no timeout, so wait for the thread's own "finished" flag to
             // learn whether the join would overrun the deadline.
-            if (!_wakeUp.wait_until(lock, deadline, [this] { return _threadFinished; }))
-                context().warning("worker thread did not finish before the stop deadline; joining anyway");
+            finishedInTime = _wakeUp.wait_until(lock, deadline, [this] { return _threadFinished; });
         }
+        if (!finishedInTime)
+            context().warning("worker thread did not finish before the stop deadline; joining anyway");
         stopThread();
     }
 

@@ -68,12 +68,12 @@ void HostdTest::writeConfig(const std::string& text) const {
     fs::rename(tmp, _config);
 }
 
-HostdProcess& HostdTest::start(std::vector<std::string> extraArgs) {
+HostdProcess& HostdTest::start(std::vector<std::string> extraArgs, const std::vector<std::string>& extraEnv) {
     std::vector<std::string> args;
     bool ownConfig = std::any_of(extraArgs.begin(), extraArgs.end(), [](auto& a) { return a.starts_with("--config="); });
     if (!ownConfig) args.push_back("--config=" + _config);
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
-    _hostd.emplace(args, _log);
+    _hostd.emplace(args, _log, extraEnv);
     return *_hostd;
 }
 

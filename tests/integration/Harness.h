@@ -44,7 +44,7 @@ protected:
     void writeConfig(const std::string& text) const;
         /// Replaces hostd.conf atomically (write temp, rename), as editors do.
 
-    HostdProcess& start(std::vector<std::string> extraArgs = {});
+    HostdProcess& start(std::vector<std::string> extraArgs = {}, const std::vector<std::string>& extraEnv = {});
         /// Starts hostd --config=hostd.conf (unless extraArgs has a --config) with extra args.
 
     std::string log() const;

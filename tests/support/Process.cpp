@@ -27,7 +27,8 @@ bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds time
     }
 }
 
-HostdProcess::HostdProcess(const std::vector<std::string>& args, const std::string& logPath) {
+HostdProcess::HostdProcess(const std::vector<std::string>& args, const std::string& logPath,
+                           const std::vector<std::string>& extraEnv) {
     std::vector<char*> argv;
     std::string binary = HOSTD_BINARY;
     argv.push_back(binary.data());
@@ -47,6 +48,7 @@ HostdProcess::HostdProcess(const std::vector<std::string>& args, const std::stri
         ::dup2(devnull, 0);
         ::dup2(logFd, 1);
         ::dup2(logFd, 2);
+        for (const auto& kv : extraEnv) ::putenv(const_cast<char*>(kv.c_str()));
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }

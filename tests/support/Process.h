@@ -15,8 +15,10 @@ using namespace std::chrono_literals;
 /// reaped on destruction if still running, so a failing test never leaks a daemon.
 class HostdProcess {
 public:
-    HostdProcess(const std::vector<std::string>& args, const std::string& logPath);
-        /// Starts HOSTD_BINARY with args and a clean signal mask. Throws std::runtime_error.
+    HostdProcess(const std::vector<std::string>& args, const std::string& logPath,
+                 const std::vector<std::string>& extraEnv = {});
+        /// Starts HOSTD_BINARY with args, this environment plus extraEnv ("KEY=VALUE"), and a
+        /// clean signal mask. Throws std::runtime_error.
     ~HostdProcess();
     HostdProcess(const HostdProcess&) = delete;
     HostdProcess& operator=(const HostdProcess&) = delete;

@@ -525,18 +525,25 @@ TEST_F(LoadConfig, ReadsDropInsInLexicalOrderIgnoringOtherAndHiddenFiles) {
     // Lexical, not numeric: "10-a" sorts before "9-z", so 9-z is read last and wins.
     write(dropin("9-z.conf"), "[hostd]\nstop_timeout = 9s\n");
     write(dropin("10-a.conf"), "[hostd]\nstop_timeout = 10s\nlog_level = debug\n");
+    write(dropin("2-m.conf"), "[plugin.m]\n");
+    write(dropin("01-first.conf"), "[plugin.first]\n");
+    write(dropin("Upper.conf"), "[plugin.upper]\n");  // byte order: 'U' < 'l'
+    write(dropin("lower.conf"), "[plugin.lower]\n");
     write(dropin("99-ignored.txt"), "[hostd]\nstop_timeout = 99s\n");
     write(dropin("99-ignored.conf.bak"), "[hostd]\nstop_timeout = 98s\n");
     write(dropin(".99-hidden.conf"), "[hostd]\nstop_timeout = 97s\n");
     write(dropin("README"), "not a config file at all\n");
     ConfigLoad load = loadConfig(mainFile, true);
     const ConfigSnapshot& c = requireOk(load);
-    EXPECT_EQ(c.host.stopTimeout, 9s);
+    EXPECT_EQ(c.host.stopTimeout, 9s);  // the last drop-in to set it
     EXPECT_EQ(c.host.pluginStopTimeout, 1s);
     EXPECT_EQ(c.host.logLevel, "debug");
     EXPECT_EQ(c.hostOrigins.at("stop_timeout").str(), dropin("9-z.conf").string() + ":2");
     EXPECT_EQ(c.hostOrigins.at("log_level").str(), dropin("10-a.conf").string() + ":3");
-    EXPECT_THAT(c.files, ElementsAre(mainFile, dropin("10-a.conf").string(), dropin("9-z.conf").string()));
+    EXPECT_THAT(c.files, ElementsAre(mainFile, dropin("01-first.conf").string(), dropin("10-a.conf").string(),
+                                     dropin("2-m.conf").string(), dropin("9-z.conf").string(),
+                                     dropin("Upper.conf").string(), dropin("lower.conf").string()));
+    EXPECT_EQ(c.plugins.size(), 4u);
 }
 
 TEST_F(LoadConfig, DropInsApplyEvenWhenAnOptionalMainFileIsMissing) {
