@@ -13,6 +13,10 @@ CallRunner::CallRunner() : _shared(std::make_shared<Shared>()) {
     if (!_shared->event) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
+CallRunner::~CallRunner() {
+    for (auto& [id, thread] : _threads) thread.detach();
+}
+
 int CallRunner::fd() const noexcept { return _shared->event.get(); }
 
 std::uint64_t CallRunner::submit(Job job) {

@@ -34,6 +34,10 @@ public:
 
     CallRunner();
         /// Throws std::system_error.
+    ~CallRunner();
+        /// Detaches the threads of calls not yet taken; their completions are dropped.
+    CallRunner(const CallRunner&) = delete;
+    CallRunner& operator=(const CallRunner&) = delete;
 
     int fd() const noexcept;
         /// Readable when completions are waiting.

@@ -164,7 +164,14 @@ public:
             } else if (key == "allow_symlinks") {
                 boolean(v, key, h.allowSymlinks);
             } else if (key == "redact_keys") {
-                h.redactKeys = splitList(v.value);
+                h.redactKeys.clear();
+                for (auto word : splitList(v.value)) {
+                    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                    if (word.find_first_of("_-.") != std::string::npos)
+                        error(v.origin, "redact_keys: '" + word + "' is not one word (keys are split at '_', '-' and '.')");
+                    else
+                        h.redactKeys.push_back(word);
+                }
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
@@ -220,6 +227,8 @@ private:
 };
 
 bool readFile(const std::string& path, std::string& out) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return false;  // a directory "opens" and reads empty
     std::ifstream in(path, std::ios::binary);
     if (!in) return false;
     std::ostringstream ss;
@@ -315,7 +324,7 @@ ConfigLoad loadConfig(const std::string& mainFile, bool mainFileRequired) {
     if (fs::exists(mainFile, ec)) {
         ConfigText t{mainFile, {}};
         if (!readFile(mainFile, t.text))
-            readErrors.push_back({{mainFile, 0}, "cannot read configuration file", false});
+            readErrors.push_back({{mainFile, 0}, "cannot read configuration file (not a readable regular file)", false});
         sources.push_back(std::move(t));
     } else if (mainFileRequired) {
         readErrors.push_back({{mainFile, 0}, "configuration file not found", false});
@@ -330,7 +339,7 @@ ConfigLoad loadConfig(const std::string& mainFile, bool mainFileRequired) {
         for (const auto& p : names) {
             ConfigText t{p.string(), {}};
             if (!readFile(p.string(), t.text)) {
-                readErrors.push_back({{p.string(), 0}, "cannot read configuration file", false});
+                readErrors.push_back({{p.string(), 0}, "cannot read configuration file (not a readable regular file)", false});
                 continue;
             }
             sources.push_back(std::move(t));

@@ -51,7 +51,7 @@ struct HostSettings {
     std::string pluginDir = "/usr/lib/hostd";
     Millis stopTimeout = std::chrono::seconds(30);
     Millis pluginStopTimeout = std::chrono::seconds(10);
-    std::string logLevel = "information";
+    std::string logLevel = "info";
     bool allowSymlinks = false;
     std::vector<std::string> redactKeys{"password", "secret", "token", "key"};
 };

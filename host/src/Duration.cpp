@@ -16,7 +16,7 @@ std::optional<Millis> parseDuration(std::string_view text) {
         unit = 60 * 1000;
         text.remove_suffix(1);
     }
-    if (text.empty()) return std::nullopt;
+    if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
     long long n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (ec != std::errc() || end != text.data() + text.size() || n < 0) return std::nullopt;
