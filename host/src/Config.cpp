@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -24,6 +25,10 @@ bool isKeyChar(char c) {
 }
 
 const std::set<std::string, std::less<>> kLogLevels{"error", "warning", "notice", "info", "debug"};
+
+/// Keys of a [plugin.NAME] section that configure the host, not the plugin.
+const std::set<std::string, std::less<>> kPluginHostKeys{"enabled",        "requires", "stop_timeout", "start_timeout",
+                                                         "reload_timeout", "restart",  "sha256",       "log_level"};
 
 /// A value as written, before validation.
 struct RawValue {
@@ -147,20 +152,13 @@ public:
         for (const auto& [key, v] : raw.keys) {
             out.hostOrigins[key] = v.origin;
             if (key == "plugin_dir") {
-                if (v.value.empty() || v.value.front() != '/')
-                    error(v.origin, "plugin_dir = '" + v.value + "' must be an absolute path");
-                else
-                    h.pluginDir = v.value;
+                absolutePath(v, key, h.pluginDir);
             } else if (key == "stop_timeout") {
                 duration(v, key, h.stopTimeout);
             } else if (key == "plugin_stop_timeout") {
                 duration(v, key, h.pluginStopTimeout);
             } else if (key == "log_level") {
-                std::string level = v.value == "information" ? "info" : v.value;
-                if (kLogLevels.count(level) == 0)
-                    error(v.origin, "log_level = '" + v.value + "' is not one of error, warning, notice, info, debug");
-                else
-                    h.logLevel = level;
+                logLevel(v, h.logLevel);
             } else if (key == "allow_symlinks") {
                 boolean(v, key, h.allowSymlinks);
             } else if (key == "redact_keys") {
@@ -172,6 +170,18 @@ public:
                     else
                         h.redactKeys.push_back(word);
                 }
+            } else if (key == "start_timeout") {
+                duration(v, key, h.startTimeout);
+            } else if (key == "reload_timeout") {
+                duration(v, key, h.reloadTimeout);
+            } else if (key == "restart_burst") {
+                integer(v, key, 1, 1000, h.restartBurst);
+            } else if (key == "restart_interval") {
+                duration(v, key, h.restartInterval);
+            } else if (key == "crash_quarantine") {
+                integer(v, key, 0, 1000, h.crashQuarantine);
+            } else if (key == "state_dir") {
+                absolutePath(v, key, h.stateDir);
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
@@ -183,6 +193,7 @@ public:
         p.name = name;
         p.origin = raw.origin;
         for (const auto& [key, v] : raw.keys) {
+            if (kPluginHostKeys.count(key)) p.origins[key] = v.origin;
             if (key == "enabled") {
                 boolean(v, key, p.enabled);
             } else if (key == "requires") {
@@ -194,9 +205,24 @@ public:
                     else
                         p.dependencies.push_back(dep);
                 }
-            } else if (key == "stop_timeout") {
+            } else if (key == "stop_timeout" || key == "start_timeout" || key == "reload_timeout") {
                 Millis d{};
-                if (duration(v, key, d)) p.stopTimeout = d;
+                if (duration(v, key, d))
+                    (key == "stop_timeout" ? p.stopTimeout : key == "start_timeout" ? p.startTimeout : p.reloadTimeout) = d;
+            } else if (key == "restart") {
+                if (v.value == "on-failure" || v.value == "no")
+                    p.restartOnFailure = v.value == "on-failure";
+                else
+                    error(v.origin, "restart = '" + v.value + "' is not one of no, on-failure");
+            } else if (key == "sha256") {
+                std::string hex = v.value;
+                for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+                    error(v.origin, "sha256 = '" + v.value + "' is not 64 hexadecimal digits");
+                else
+                    p.sha256 = hex;
+            } else if (key == "log_level") {
+                logLevel(v, p.logLevel);
             } else {
                 p.settings.push_back({key, v.value, v.origin});
             }
@@ -212,6 +238,31 @@ private:
         }
         error(v.origin, key + " = '" + v.value + "' is not a duration (e.g. 500ms, 10s, 2m; a bare number is seconds)");
         return false;
+    }
+
+    void integer(const RawValue& v, const std::string& key, int min, int max, int& out) {
+        int n = 0;
+        auto [end, ec] = std::from_chars(v.value.data(), v.value.data() + v.value.size(), n);
+        if (v.value.empty() || ec != std::errc() || end != v.value.data() + v.value.size() || n < min || n > max)
+            error(v.origin, key + " = '" + v.value + "' is not an integer in [" + std::to_string(min) + ", " +
+                                std::to_string(max) + "]");
+        else
+            out = n;
+    }
+
+    void absolutePath(const RawValue& v, const std::string& key, std::string& out) {
+        if (v.value.empty() || v.value.front() != '/')
+            error(v.origin, key + " = '" + v.value + "' must be an absolute path");
+        else
+            out = v.value;
+    }
+
+    void logLevel(const RawValue& v, std::string& out) {
+        std::string level = v.value == "information" ? "info" : v.value;
+        if (kLogLevels.count(level) == 0)
+            error(v.origin, "log_level = '" + v.value + "' is not one of error, warning, notice, info, debug");
+        else
+            out = level;
     }
 
     void boolean(const RawValue& v, const std::string& key, bool& out) {
@@ -238,6 +289,23 @@ bool readFile(const std::string& path, std::string& out) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h) {
+    std::string redact;
+    for (const auto& w : h.redactKeys) redact += (redact.empty() ? "" : ", ") + w;
+    return {{"plugin_dir", h.pluginDir},
+            {"stop_timeout", formatDuration(h.stopTimeout)},
+            {"plugin_stop_timeout", formatDuration(h.pluginStopTimeout)},
+            {"start_timeout", formatDuration(h.startTimeout)},
+            {"reload_timeout", formatDuration(h.reloadTimeout)},
+            {"log_level", h.logLevel},
+            {"allow_symlinks", h.allowSymlinks ? "true" : "false"},
+            {"redact_keys", redact},
+            {"restart_burst", std::to_string(h.restartBurst)},
+            {"restart_interval", formatDuration(h.restartInterval)},
+            {"crash_quarantine", std::to_string(h.crashQuarantine)},
+            {"state_dir", h.stateDir}};
+}
 
 bool PluginSection::sameSettings(const PluginSection& other) const {
     return std::equal(settings.begin(), settings.end(), other.settings.begin(), other.settings.end(),

@@ -40,6 +40,12 @@ struct PluginSection {
     bool enabled = true;
     std::vector<std::string> dependencies;      ///< Added to the descriptor's requires.
     std::optional<Millis> stopTimeout;      ///< Overrides [hostd] plugin_stop_timeout.
+    std::optional<Millis> startTimeout;     ///< Overrides [hostd] start_timeout.
+    std::optional<Millis> reloadTimeout;    ///< Overrides [hostd] reload_timeout.
+    bool restartOnFailure = true;           ///< restart = on-failure (default) or no.
+    std::string sha256;                     ///< Pinned image hash (lowercase hex), or empty.
+    std::string logLevel;                   ///< Filter for the plugin's own lines, or empty: the host's.
+    std::map<std::string, Origin> origins;  ///< Where each host key of the section was set.
     std::vector<PluginSetting> settings;    ///< Plugin-specific keys, in order of first appearance.
 
     bool sameSettings(const PluginSection& other) const;
@@ -54,7 +60,16 @@ struct HostSettings {
     std::string logLevel = "info";
     bool allowSymlinks = false;
     std::vector<std::string> redactKeys{"password", "secret", "token", "key"};
+    Millis startTimeout = std::chrono::seconds(30);
+    Millis reloadTimeout = std::chrono::seconds(30);
+    int restartBurst = 5;
+    Millis restartInterval = std::chrono::minutes(5);
+    int crashQuarantine = 2;
+    std::string stateDir = "/var/lib/hostd";
 };
+
+std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);
+    /// Every [hostd] key with its effective value, formatted as it would be written.
 
 /// An immutable, fully validated configuration. Shared between threads by shared_ptr;
 /// a reload builds a new one and swaps the pointer.
@@ -88,6 +103,13 @@ struct ConfigLoad {
 struct ConfigText {
     std::string file;
     std::string text;
+};
+
+/// Where the configuration comes from, so that a reload can read it again.
+struct ConfigSource {
+    std::string path;
+    bool required = false;                  ///< --config was given: a missing file is an error.
+    std::optional<std::string> pluginDir;   ///< --plugin-dir, overriding the file.
 };
 
 ConfigLoad parseConfig(const std::vector<ConfigText>& sources);

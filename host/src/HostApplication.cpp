@@ -1,6 +1,7 @@
 #include "HostApplication.h"
 
 #include "Config.h"
+#include "ConfigCheck.h"
 #include "ExitCode.h"
 #include "Log.h"
 #include "Supervisor.h"
@@ -30,6 +31,10 @@ void HostApplication::defineOptions(Poco::Util::OptionSet& options) {
                           .required(false).repeatable(false).argument("FILE"));
     options.addOption(Option("plugin-dir", "p", "plugin directory, overrides plugin_dir of the configuration")
                           .required(false).repeatable(false).argument("DIR"));
+    options.addOption(Option("check-config", "t", "check the configuration, print every error, and exit (0 or 78)")
+                          .required(false).repeatable(false));
+    options.addOption(Option("verbose", "v", "with --check-config: print every value and where it came from")
+                          .required(false).repeatable(false));
     options.addOption(Option("help", "h", "print this help and exit").required(false).repeatable(false));
     options.addOption(Option("version", "V", "print the version and exit").required(false).repeatable(false));
 }
@@ -45,6 +50,10 @@ void HostApplication::handleOption(const std::string& name, const std::string& v
             _usageError = true;
         }
         _pluginDir = value;
+    } else if (name == "check-config") {
+        _checkConfig = true;
+    } else if (name == "verbose") {
+        _verbose = true;
     } else if (name == "help") {
         _helpRequested = true;
         stopOptionsProcessing();
@@ -82,6 +91,9 @@ int HostApplication::main(const std::vector<std::string>& args) {
         return kExitUsage;
     }
 
+    ConfigSource source{_configPath, _configExplicit, _pluginDir};
+    if (_checkConfig) return checkConfig(source, _verbose, std::cout);
+
     ConfigLoad load = loadConfig(_configPath, _configExplicit);
     for (const auto& issue : load.issues) std::cerr << issue.str() << "\n";
     if (!load.ok()) {
@@ -93,7 +105,7 @@ int HostApplication::main(const std::vector<std::string>& args) {
     int code = kExitOk;
     bool abandoned = false;
     try {
-        Supervisor supervisor(load.config, ConfigSource{_configPath, _configExplicit, _pluginDir});
+        Supervisor supervisor(load.config, source);
         code = supervisor.run();
         abandoned = supervisor.hasAbandonedCalls();
     } catch (const std::system_error& e) {

@@ -28,6 +28,8 @@ private:
     std::string _configPath = "/etc/hostd.conf";
     bool _configExplicit = false;
     std::optional<std::string> _pluginDir;
+    bool _checkConfig = false;
+    bool _verbose = false;
     bool _helpRequested = false;
     bool _versionRequested = false;
     bool _usageError = false;

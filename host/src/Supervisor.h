@@ -15,13 +15,6 @@
 
 namespace hostd {
 
-/// Where the configuration comes from, so that SIGHUP can read it again.
-struct ConfigSource {
-    std::string path;
-    bool required = false;                  ///< --config was given: a missing file is an error.
-    std::optional<std::string> pluginDir;   ///< --plugin-dir, overriding the file.
-};
-
 /// Runs the plugins: loads every NAME.so of the plugin directory, starts them in dependency
 /// order, applies configuration reloads on SIGHUP, and on SIGTERM/SIGINT/SIGQUIT drains them
 /// in reverse dependency order within their deadlines. Single-threaded: every decision is made

@@ -1,0 +1,101 @@
+#include "ConfigCheck.h"
+
+#include "DependencyGraph.h"
+#include "ExitCode.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+
+namespace hostd {
+
+namespace {
+
+void printValue(std::ostream& out, const std::string& key, const std::string& value, const std::string& origin) {
+    std::string line = key + " = " + value;
+    out << std::left << std::setw(48) << line << " # " << origin << "\n";
+}
+
+void printEffective(const ConfigSnapshot& c, std::ostream& out) {
+    out << "[hostd]\n";
+    for (const auto& [key, value] : describe(c.host)) {
+        auto o = c.hostOrigins.find(key);
+        printValue(out, key, c.display(key, value), o == c.hostOrigins.end() ? "default" : o->second.str());
+    }
+    for (const auto& [name, p] : c.plugins) {
+        out << "\n[plugin." << name << "]" << std::string(name.size() < 38 ? 38 - name.size() : 1, ' ') << " # "
+            << p.origin.str() << "\n";
+        for (const auto& [key, origin] : p.origins) {
+            std::string value;
+            if (key == "enabled") value = p.enabled ? "true" : "false";
+            else if (key == "requires") for (const auto& r : p.dependencies) value += (value.empty() ? "" : ", ") + r;
+            else if (key == "stop_timeout") value = formatDuration(*p.stopTimeout);
+            else if (key == "start_timeout") value = formatDuration(*p.startTimeout);
+            else if (key == "reload_timeout") value = formatDuration(*p.reloadTimeout);
+            else if (key == "restart") value = p.restartOnFailure ? "on-failure" : "no";
+            else if (key == "sha256") value = p.sha256;
+            else if (key == "log_level") value = p.logLevel;
+            printValue(out, key, value, origin.str());
+        }
+        for (const auto& s : p.settings) printValue(out, s.key, c.display(s.key, s.value), s.origin.str());
+    }
+    out << "\n";
+}
+
+}  // namespace
+
+int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
+    namespace fs = std::filesystem;
+    ConfigLoad load = loadConfig(source.path, source.required);
+    std::vector<ConfigIssue> issues = load.issues;
+    if (load.ok()) {
+        const ConfigSnapshot& c = *load.config;
+        auto hostOrigin = [&](const std::string& key) {
+            auto o = c.hostOrigins.find(key);
+            return o == c.hostOrigins.end() ? Origin{source.path, 0} : o->second;
+        };
+        std::string dir = source.pluginDir ? *source.pluginDir : c.host.pluginDir;
+        std::error_code ec;
+        bool dirExists = fs::is_directory(dir, ec);
+        if (!dirExists)
+            issues.push_back({source.pluginDir ? Origin{"--plugin-dir", 0} : hostOrigin("plugin_dir"),
+                              "plugin directory " + dir + " does not exist (hostd waits for it)", true});
+        DependencyGraph graph;
+        for (const auto& [name, p] : c.plugins) {
+            if (!p.enabled) continue;
+            graph.set(name, p.dependencies);
+            if (dirExists && !fs::exists(dir + "/" + name + ".so", ec))
+                issues.push_back({p.origin, "no plugin file " + dir + "/" + name + ".so for [plugin." + name + "]", true});
+        }
+        for (const auto& cycle : graph.cycles()) {
+            const PluginSection& first = c.plugins.at(cycle.front());
+            auto o = first.origins.find("requires");
+            std::string text;
+            for (const auto& n : cycle) text += n + " -> ";
+            issues.push_back({o == first.origins.end() ? first.origin : o->second, "dependency cycle " + text + cycle.front(), false});
+        }
+    }
+    if (load.ok()) {
+        const auto& files = load.config->files;
+        auto rank = [&](const ConfigIssue& i) {
+            return std::make_pair(std::find(files.begin(), files.end(), i.origin.file) - files.begin(), i.origin.line);
+        };
+        std::stable_sort(issues.begin(), issues.end(), [&](auto& a, auto& b) { return rank(a) < rank(b); });
+    }
+    int errors = 0, warnings = 0;
+    for (const auto& i : issues) {
+        out << i.str() << "\n";
+        (i.warning ? warnings : errors)++;
+    }
+    if (errors > 0) {
+        out << "configuration invalid: " << errors << " error(s), " << warnings << " warning(s)\n";
+        return kExitConfig;
+    }
+    if (verbose) printEffective(*load.config, out);
+    out << "configuration OK";
+    if (warnings > 0) out << " (" << warnings << " warning(s))";
+    out << "\n";
+    return kExitOk;
+}
+
+}  // namespace hostd
