@@ -33,6 +33,15 @@ enum class PluginState {
 
 std::string_view stateName(PluginState state);
 
+/// What happens to a plugin once a stop requested outside the drain has completed.
+enum class AfterStop {
+    None,
+    Restart,  ///< Start again when its dependencies run (it depends on a plugin being replaced).
+    Replace,  ///< Swap in `candidate` (an upgrade), keeping the old image for a rollback.
+    Remove,   ///< The file is gone: unload and forget the plugin.
+    Disable,  ///< enabled = false: unload and stay Disabled.
+};
+
 /// One plugin instance: a NAME.so file, its image, and its lifecycle state. Owned by the
 /// Supervisor; its address is stable (the context given to the plugin points into it).
 struct Plugin {
@@ -43,6 +52,12 @@ struct Plugin {
     std::unique_ptr<PluginImage> image;
     std::vector<std::string> dependencies;         ///< Descriptor's plus the config's.
     ConfigPtr appliedConfig;                   ///< Snapshot whose section the plugin runs with.
+    AfterStop afterStop = AfterStop::None;     ///< Requested while running; applied once stopped.
+    std::unique_ptr<PluginImage> candidate;    ///< New content waiting to replace `image`.
+    std::unique_ptr<PluginImage> previous;     ///< Old image kept until the new one has started.
+    std::string rejected;                      ///< sha256 (or reason) of content already refused.
+    bool stale = false;                        ///< An old image stayed mapped: no more hot upgrades.
+    Clock::time_point since = Clock::now();    ///< When the current image was loaded.
 
     hostd_type_context context{};              ///< Passed to every callback; stable address.
 

@@ -129,13 +129,27 @@ void DlHandle::close() noexcept {
     _handle = nullptr;
 }
 
-std::unique_ptr<PluginImage> PluginImage::load(int dirFd, const std::string& fileName,
-                                               const TrustPolicy& policy) {
+PluginFile PluginFile::read(int dirFd, const std::string& fileName, const TrustPolicy& policy) {
+    struct stat before {};
+    UniqueFd src = openTrusted(dirFd, fileName, policy, before);
+    PluginFile file;
+    file.memfd = copyToMemfd(src.get(), fileName, file.size, file.sha256);
+    struct stat after {};
+    if (::fstat(src.get(), &after) != 0 || after.st_size != before.st_size ||
+        after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+        static_cast<std::uint64_t>(after.st_size) != file.size)
+        throw FileBusy("file changed while it was read");
+    if (!policy.pinnedSha256.empty() && policy.pinnedSha256 != file.sha256)
+        throw LoadError("refused: sha256 " + file.sha256 + " does not match the pinned sha256 " + policy.pinnedSha256);
+    return file;
+}
+
+std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     auto began = std::chrono::steady_clock::now();
     std::unique_ptr<PluginImage> image(new PluginImage);
-    struct stat st {};
-    UniqueFd src = openTrusted(dirFd, fileName, policy, st);
-    image->_memfd = copyToMemfd(src.get(), fileName, image->_size, image->_sha256);
+    image->_memfd = std::move(file.memfd);
+    image->_sha256 = std::move(file.sha256);
+    image->_size = file.size;
     image->_procPath = "/proc/self/fd/" + std::to_string(image->_memfd.get());
 
     ::dlerror();
@@ -162,6 +176,36 @@ std::unique_ptr<PluginImage> PluginImage::load(int dirFd, const std::string& fil
         for (const char* const* r = d->requires_plugins; *r != nullptr; ++r) image->_dependencies.emplace_back(*r);
     image->_loadDuration = std::chrono::steady_clock::now() - began;
     return image;
+}
+
+std::vector<std::string> uniqueSymbols(int fd) {
+    // The file is untrusted: every offset is checked against its size before use.
+    std::vector<std::string> out;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return out;
+    std::size_t size = static_cast<std::size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) return out;
+    const auto* base = static_cast<const unsigned char*>(map);
+    auto fits = [&](std::uint64_t off, std::uint64_t len) { return off <= size && len <= size - off; };
+    const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
+    if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+        eh->e_shentsize == sizeof(Elf64_Shdr) && fits(eh->e_shoff, std::uint64_t(eh->e_shnum) * sizeof(Elf64_Shdr))) {
+        const auto* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
+        for (unsigned i = 0; i < eh->e_shnum; ++i) {
+            if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum) continue;
+            const Elf64_Shdr& strtab = sh[sh[i].sh_link];
+            if (!fits(sh[i].sh_offset, sh[i].sh_size) || !fits(strtab.sh_offset, strtab.sh_size)) continue;
+            const auto* syms = reinterpret_cast<const Elf64_Sym*>(base + sh[i].sh_offset);
+            for (std::size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); ++k) {
+                if (ELF64_ST_BIND(syms[k].st_info) != STB_GNU_UNIQUE || syms[k].st_name >= strtab.sh_size) continue;
+                const char* name = reinterpret_cast<const char*>(base + strtab.sh_offset + syms[k].st_name);
+                out.emplace_back(name, ::strnlen(name, strtab.sh_size - syms[k].st_name));
+            }
+        }
+    }
+    ::munmap(map, size);
+    return out;
 }
 
 bool PluginImage::unload() noexcept {

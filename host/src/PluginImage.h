@@ -39,20 +39,48 @@ private:
     void* _handle = nullptr;
 };
 
+/// The file changed while it was being read (a writer is still at work); a later
+/// IN_CLOSE_WRITE or IN_MOVED_TO brings the final content.
+class FileBusy : public LoadError {
+public:
+    using LoadError::LoadError;
+};
+
 /// Options that decide whether a plugin file is trusted.
 struct TrustPolicy {
     bool allowSymlinks = false;
+    std::string pinnedSha256;  ///< [plugin.NAME] sha256: the only content accepted, if set.
 };
+
+/// A plugin file's content in a private memfd (DESIGN.md section 3), read once while hashing,
+/// after the trust checks on the very fd that was read.
+struct PluginFile {
+    UniqueFd memfd;
+    std::string sha256;
+    std::uint64_t size = 0;
+
+    static PluginFile read(int dirFd, const std::string& fileName, const TrustPolicy& policy);
+        /// Opens fileName relative to dirFd (never following a symlink unless allowed), checks
+        /// owner, mode and type on the opened fd, copies it into a memfd while hashing, and checks
+        /// the ELF header and the pinned hash. Throws LoadError, or FileBusy if the file changed
+        /// while it was read.
+};
+
+std::vector<std::string> uniqueSymbols(int fd);
+    /// Names of the STB_GNU_UNIQUE symbols in the ELF file behind fd: they make an image
+    /// impossible to unload. Empty for anything unparsable.
 
 /// A plugin image loaded from a private in-memory copy of its file (DESIGN.md section 3):
 /// the operator's file can be overwritten, truncated or removed at any time afterwards.
 class PluginImage {
 public:
-    static std::unique_ptr<PluginImage> load(int dirFd, const std::string& fileName,
-                                             const TrustPolicy& policy);
-        /// Opens fileName relative to dirFd, checks trust (on the opened fd), copies it into a
-        /// memfd while hashing, checks the ELF header, dlopens the copy, resolves the entry
-        /// symbol and checks the ABI version. Throws LoadError.
+    static std::unique_ptr<PluginImage> open(PluginFile file);
+        /// dlopens the private copy, resolves the entry symbol and checks the ABI version.
+        /// Throws LoadError.
+
+    static std::unique_ptr<PluginImage> load(int dirFd, const std::string& fileName, const TrustPolicy& policy) {
+        return open(PluginFile::read(dirFd, fileName, policy));
+    }
 
     ~PluginImage();
 
@@ -64,6 +92,9 @@ public:
     const std::vector<std::string>& dependencies() const noexcept { return _dependencies; }
     std::chrono::steady_clock::duration loadDuration() const noexcept { return _loadDuration; }
     bool hasReload() const noexcept { return _descriptor->reload != nullptr; }
+
+    int fd() const noexcept { return _memfd.get(); }
+        /// The private copy (kept open while the image is loaded).
 
     bool unload() noexcept;
         /// dlcloses the image and verifies it is gone. Returns false if it is still mapped

@@ -3,6 +3,7 @@
 #include "CallRunner.h"
 #include "Config.h"
 #include "DependencyGraph.h"
+#include "DirectoryWatcher.h"
 #include "EventLoop.h"
 #include "Notifier.h"
 #include "Plugin.h"
@@ -16,13 +17,18 @@
 namespace hostd {
 
 /// Runs the plugins: loads every NAME.so of the plugin directory, starts them in dependency
-/// order, applies configuration reloads on SIGHUP, and on SIGTERM/SIGINT/SIGQUIT drains them
-/// in reverse dependency order within their deadlines. Single-threaded: every decision is made
-/// on the thread that calls run(); plugin callbacks run on CallRunner threads.
+/// order, follows the directory (install, upgrade, remove at runtime), applies configuration
+/// reloads on SIGHUP, and on SIGTERM/SIGINT/SIGQUIT drains them in reverse dependency order
+/// within their deadlines. Single-threaded: every decision is made on the thread that calls
+/// run(); plugin callbacks run on CallRunner threads.
+///
+/// Implemented in three files: Supervisor.cpp (event loop, signals, drain, configuration),
+/// SupervisorLifecycle.cpp (start/stop scheduling and call completions) and
+/// SupervisorDirectory.cpp (plugin files arriving, changing and leaving).
 class Supervisor {
 public:
     Supervisor(ConfigPtr config, ConfigSource source);
-        /// Throws std::system_error if the event loop cannot be set up.
+        /// Throws std::system_error if the event loop or inotify cannot be set up.
     ~Supervisor();
 
     int run();
@@ -35,30 +41,50 @@ public:
 private:
     enum class Phase { Starting, Running, Draining, Done };
 
-    void loadAll();
-    void loadPlugin(const PluginDirectory& dir, const std::string& name);
+    // Supervisor.cpp
+    void onSignal(int signal);
+    void beginDrain(std::string_view why);
+    void scheduleDrain();
+    void checkDeadlines();
+    std::optional<Clock::time_point> nextDeadline() const;
+    void reloadConfiguration();
+    void applyConfigChange(const ConfigSnapshot& old);
+    void reportReadyOnce();
+    int finish();
+
+    // SupervisorLifecycle.cpp
     void rebuildGraph();
     void schedule();
     bool evaluateWaiting(Plugin& p);
-    void scheduleDrain();
+    void requestStop(Plugin& p, AfterStop action);
+    void scheduleStops();
+    void applyAfterStop(Plugin& p);
     void submitStart(Plugin& p);
     void submitReload(Plugin& p);
     void submitStop(Plugin& p);
     void submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
                 CallRunner::Job job);
     void onCompleted(std::uint64_t id, CallResult result);
-    void onSignal(int signal);
-    void beginDrain(std::string_view why);
-    void checkDeadlines();
-    void reloadConfiguration();
+    void onStartCompleted(Plugin& p, const CallResult& r);
     bool needsReload(const Plugin& p) const;
     void setState(Plugin& p, PluginState state, std::string reason = {});
-    void reportReadyOnce();
-    std::optional<Clock::time_point> nextDeadline() const;
+    void resolveDependencies(Plugin& p);
+        /// p.dependencies = its image's requires plus its section's, sorted and unique.
+    void unloadImage(Plugin& p, std::unique_ptr<PluginImage> image);
+    Millis timeout(const Plugin& p, std::string_view call) const;
+
+    // SupervisorDirectory.cpp
+    void watchPluginDir();
+    void onDirectoryEvents();
+    void rescan();
+    void fileReady(const std::string& name);
+    void fileGone(const std::string& name);
+    Plugin& record(const std::string& name);
+    TrustPolicy trustPolicy(const std::string& name) const;
+
     std::string pluginDir() const;
     Plugin* find(const std::string& name);
     Plugin* findByCall(std::uint64_t id);
-    int finish();
 
     ConfigPtr _config;
     ConfigSource _source;
@@ -69,6 +95,8 @@ private:
     SignalSource _signals;
     CallRunner _calls;
     Notifier _notifier;
+    std::optional<PluginDirectory> _dir;
+    std::unique_ptr<DirectoryWatcher> _watcher;
     Phase _phase = Phase::Starting;
     Clock::time_point _drainStarted{};
     Clock::time_point _drainDeadline = Clock::time_point::max();

@@ -1,0 +1,80 @@
+#include "DirectoryWatcher.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <sys/inotify.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace hostd {
+
+namespace {
+
+constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
+                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
+constexpr std::uint32_t kParentMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+
+}  // namespace
+
+DirectoryWatcher::DirectoryWatcher(std::string dir) : _dir(std::move(dir)) {
+    while (_dir.size() > 1 && _dir.back() == '/') _dir.pop_back();
+    auto slash = _dir.rfind('/');
+    _parent = slash == 0 ? "/" : _dir.substr(0, slash);
+    _base = _dir.substr(slash + 1);
+    _inotify.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!_inotify) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+    arm();
+}
+
+void DirectoryWatcher::arm() {
+    // Watch the directory first, then (only while it is missing) its parent: a file that lands
+    // between the two calls is still seen by the Rescan the caller does after arming.
+    _dirWatch = ::inotify_add_watch(_inotify.get(), _dir.c_str(), kDirMask);
+    if (_dirWatch >= 0) {
+        if (_parentWatch >= 0) ::inotify_rm_watch(_inotify.get(), _parentWatch);
+        _parentWatch = -1;
+        return;
+    }
+    if (_parentWatch < 0) _parentWatch = ::inotify_add_watch(_inotify.get(), _parent.c_str(), kParentMask);
+    // Created between the failed add and the parent watch: try once more.
+    _dirWatch = ::inotify_add_watch(_inotify.get(), _dir.c_str(), kDirMask);
+}
+
+std::vector<DirectoryWatcher::Change> DirectoryWatcher::read() {
+    std::vector<Change> out;
+    alignas(inotify_event) char buf[64 * (sizeof(inotify_event) + NAME_MAX + 1)];
+    for (;;) {
+        ssize_t n = ::read(_inotify.get(), buf, sizeof buf);
+        if (n <= 0) break;  // EAGAIN: drained
+        for (char* p = buf; p < buf + n;) {
+            auto* ev = reinterpret_cast<inotify_event*>(p);
+            p += sizeof(inotify_event) + ev->len;
+            std::string name = ev->len > 0 ? std::string(ev->name) : std::string();
+            if (ev->mask & IN_Q_OVERFLOW) {
+                out.push_back({Change::Rescan, {}});
+            } else if (ev->wd == _dirWatch && _dirWatch >= 0) {
+                if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                    if (ev->mask & IN_IGNORED) continue;  // follows DELETE_SELF; handled there
+                    ::inotify_rm_watch(_inotify.get(), _dirWatch);
+                    _dirWatch = -1;
+                    out.push_back({Change::DirGone, {}});
+                    arm();
+                    if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
+                } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+                    out.push_back({Change::FileReady, name});
+                } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                    out.push_back({Change::FileGone, name});
+                } else if (ev->mask & IN_ATTRIB) {
+                    out.push_back({Change::FileChanged, name});
+                }
+            } else if (ev->wd == _parentWatch && _parentWatch >= 0 && name == _base) {
+                arm();
+                if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace hostd

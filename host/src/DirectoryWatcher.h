@@ -1,0 +1,51 @@
+#pragma once
+
+#include "UniqueFd.h"
+
+#include <string>
+#include <vector>
+
+namespace hostd {
+
+/// Watches one directory with raw inotify (DESIGN.md section 4; Poco's DirectoryWatcher
+/// reports files before they are complete and drops overflows). A file counts only when it is
+/// complete: IN_CLOSE_WRITE (written in place) or IN_MOVED_TO (renamed in). When the directory
+/// itself is removed or does not exist yet, its parent is watched until it (re)appears.
+class DirectoryWatcher {
+public:
+    /// What happened, after a batch of inotify events is read.
+    struct Change {
+        enum Kind {
+            FileReady,    ///< name is complete (closed after writing, or renamed in)
+            FileChanged,  ///< name's attributes changed (chmod, chown): worth another look
+            FileGone,     ///< name was deleted or renamed away
+            Rescan,       ///< the event queue overflowed, or the directory (re)appeared: list it again
+            DirGone,      ///< the directory was removed or renamed away
+        } kind;
+        std::string name;  ///< File name within the directory (FileReady/FileChanged/FileGone).
+    };
+
+    explicit DirectoryWatcher(std::string dir);
+        /// Creates the inotify instance and starts watching (or waits for the directory to
+        /// appear). Throws std::system_error if inotify is unavailable.
+
+    int fd() const noexcept { return _inotify.get(); }
+        /// Readable when events are waiting.
+
+    bool watching() const noexcept { return _dirWatch >= 0; }
+        /// True while the directory itself is watched (it exists).
+
+    std::vector<Change> read();
+        /// Reads every queued event and translates them, in order.
+
+private:
+    void arm();
+
+    std::string _dir;
+    std::string _parent, _base;
+    UniqueFd _inotify;
+    int _dirWatch = -1;
+    int _parentWatch = -1;
+};
+
+}  // namespace hostd

@@ -1,0 +1,235 @@
+// The Supervisor and the plugin directory: files arriving, changing and leaving while hostd
+// runs (DESIGN.md sections 3 and 4). Every change ends with exactly the file's final content
+// loaded and started once, or with one clear error.
+#include "Supervisor.h"
+
+#include "Log.h"
+#include "SupervisorInternal.h"
+
+#include <fcntl.h>
+#include <set>
+#include <sys/stat.h>
+
+namespace hostd {
+
+using detail::joined;
+using detail::millis;
+
+namespace {
+
+std::string octal(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+/// The plugin directory must be as trustworthy as the files in it: whoever can write to it
+/// can replace a plugin.
+std::string untrustedDirReason(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return "cannot stat";
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        return "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " + std::to_string(::geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) return "group- or world-writable (mode " + octal(st.st_mode) + ")";
+    return {};
+}
+
+}  // namespace
+
+TrustPolicy Supervisor::trustPolicy(const std::string& name) const {
+    TrustPolicy policy;
+    policy.allowSymlinks = _config->host.allowSymlinks;
+    if (const PluginSection* s = _config->plugin(name)) policy.pinnedSha256 = s->sha256;
+    return policy;
+}
+
+void Supervisor::watchPluginDir() {
+    if (_watcher) _loop.remove(_watcher->fd());
+    _watcher = std::make_unique<DirectoryWatcher>(pluginDir());
+    _loop.add(_watcher->fd(), [this] { onDirectoryEvents(); });
+    // Watch first, then list: a file landing in between is seen twice, never missed.
+    rescan();
+}
+
+void Supervisor::onDirectoryEvents() {
+    // One batch at a time: a burst of events for one file (cp writing, then chmod) collapses
+    // into one look at its final state.
+    std::vector<std::string> ready, gone;
+    bool rescanNeeded = false;
+    for (const auto& c : _watcher->read()) {
+        switch (c.kind) {
+        case DirectoryWatcher::Change::FileReady:
+        case DirectoryWatcher::Change::FileChanged:
+            std::erase(gone, c.name);
+            if (std::find(ready.begin(), ready.end(), c.name) == ready.end()) ready.push_back(c.name);
+            break;
+        case DirectoryWatcher::Change::FileGone:
+            std::erase(ready, c.name);
+            gone.push_back(c.name);
+            break;
+        case DirectoryWatcher::Change::DirGone:
+            HOSTD_LOG(Warning, "", "plugin directory removed; stopping its plugins and waiting for it to return",
+                      {"path", pluginDir()});
+            _dir.reset();
+            {
+                std::vector<std::string> names;
+                for (const auto& [name, _] : _plugins) names.push_back(name + ".so");
+                for (const auto& n : names) fileGone(n);
+            }
+            ready.clear();
+            gone.clear();
+            break;
+        case DirectoryWatcher::Change::Rescan:
+            rescanNeeded = true;
+            break;
+        }
+    }
+    if (rescanNeeded) {
+        rescan();
+        return;
+    }
+    for (const auto& n : gone) fileGone(n);
+    for (const auto& n : ready) fileReady(n);
+    schedule();
+}
+
+void Supervisor::rescan() {
+    // Reconciles with what is in the directory now: after an inotify overflow, at start, and when
+    // the directory (re)appears. Unchanged files are no-ops (same sha256).
+    _dir.emplace(pluginDir());
+    std::string error;
+    if (!_dir->open(error)) {
+        HOSTD_LOG(Warning, "", "plugin directory cannot be opened; waiting for it to appear", {"path", pluginDir()},
+                  {"error", error});
+        _dir.reset();
+    } else if (std::string why = untrustedDirReason(_dir->fd()); !why.empty()) {
+        HOSTD_LOG(Error, "", "plugin directory refused; no plugin is loaded from it", {"path", pluginDir()}, {"reason", why});
+        _dir.reset();
+    }
+    std::vector<std::string> present, ignored;
+    if (_dir) present = _dir->scan(ignored);
+    for (const auto& path : ignored) HOSTD_LOG(Warning, "", "ignoring file: plugin names are [A-Za-z0-9_-]+", {"path", path});
+    std::set<std::string> here(present.begin(), present.end());
+    std::vector<std::string> vanished;
+    for (const auto& [name, p] : _plugins)
+        if (!here.count(name) && p->state != PluginState::Disabled) vanished.push_back(name);
+    for (const auto& name : vanished) fileGone(name + ".so");
+    for (const auto& name : present) fileReady(name + ".so");
+    for (const auto& [name, section] : _config->plugins)
+        if (!here.count(name) && section.enabled)
+            HOSTD_LOG(Warning, name, "configured plugin has no file", {"path", pluginDir() + "/" + name + ".so"},
+                      {"config", section.origin.str()});
+    schedule();
+}
+
+Plugin& Supervisor::record(const std::string& name) {
+    auto& slot = _plugins[name];
+    if (!slot) {
+        slot = std::make_unique<Plugin>();
+        slot->name = name;
+        slot->path = pluginDir() + "/" + name + ".so";
+        slot->context = {sizeof(hostd_type_context), 0, {slot->name.c_str(), slot->name.size()}, hostServices(), slot.get()};
+        slot->state = PluginState::Invalid;
+    }
+    return *slot;
+}
+
+// fileReady and fileGone change state only; their callers schedule() once per batch, so that
+// "ready" is not reported halfway through the initial scan.
+void Supervisor::fileReady(const std::string& fileName) {
+    auto name = PluginDirectory::pluginName(fileName);
+    if (!name || !_dir || _phase == Phase::Draining) return;
+    Plugin* existing = find(*name);
+    const PluginSection* section = _config->plugin(*name);
+    if (section != nullptr && !section->enabled) {
+        Plugin& p = record(*name);
+        if (p.state == PluginState::Invalid) {
+            setState(p, PluginState::Disabled, "enabled = false");
+            HOSTD_LOG(Info, p.name, "disabled by configuration; not loaded", {"file", p.path}, {"config", section->origin.str()});
+        }
+        return;
+    }
+    if (existing && existing->stale) {
+        if (existing->rejected != "stale")
+            HOSTD_LOG(Error, *name, "restart hostd to upgrade " + *name,
+                      {"reason", "a previous image of this plugin is still mapped"}, {"file", existing->path});
+        existing->rejected = "stale";
+        return;
+    }
+    std::unique_ptr<PluginImage> image;
+    std::string path = pluginDir() + "/" + fileName;
+    try {
+        PluginFile file = PluginFile::read(_dir->fd(), fileName, trustPolicy(*name));
+        if (existing && ((existing->image && existing->image->sha256() == file.sha256 && !existing->candidate) ||
+                         (existing->candidate && existing->candidate->sha256() == file.sha256) ||
+                         existing->rejected == file.sha256)) {
+            HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
+            return;
+        }
+        std::string sha = file.sha256;
+        try {
+            image = PluginImage::open(std::move(file));
+        } catch (const LoadError&) {
+            if (existing) existing->rejected = sha;
+            throw;
+        }
+    } catch (const FileBusy& e) {
+        HOSTD_LOG(Debug, *name, "file is still being written; waiting for its next close", {"file", path});
+        return;
+    } catch (const LoadError& e) {
+        Plugin& p = record(*name);
+        if (p.image) {
+            HOSTD_LOG(Error, p.name, "new file refused; the running version stays", {"file", path}, {"error", e.what()});
+            return;
+        }
+        if (p.reason != e.what()) HOSTD_LOG(Error, p.name, "cannot load plugin", {"file", path}, {"error", e.what()});
+        setState(p, PluginState::Invalid, e.what());
+        return;
+    }
+    for (const auto& r : image->dependencies())
+        if (!isValidPluginName(r) || r == *name) {
+            HOSTD_LOG(Error, *name, "cannot load plugin", {"file", path},
+                      {"error", "descriptor requires an invalid plugin name '" + r + "'"});
+            return;
+        }
+    HOSTD_LOG(Info, *name, existing && existing->image ? "new version loaded" : "loaded", {"file", path},
+              {"version", image->version()}, {"sha256", image->sha256()}, {"size", std::to_string(image->size())},
+              {"requires", joined(image->dependencies(), ",")}, {"duration_ms", ms(millis(image->loadDuration()))});
+    Plugin& p = record(*name);
+    p.rejected.clear();
+    if (p.active() || p.state == PluginState::Stuck) {
+        // An upgrade: stop dependents and the old version, then start the new one (rolled back
+        // if its start fails). A stuck old version can never be stopped.
+        if (p.state == PluginState::Stuck) {
+            HOSTD_LOG(Error, p.name, "restart hostd to upgrade " + p.name, {"reason", "the running version is stuck"});
+            return;
+        }
+        unloadImage(p, std::move(p.candidate));
+        p.candidate = std::move(image);
+        HOSTD_LOG(Notice, p.name, "upgrading", {"to_sha256", p.candidate->sha256()});
+        requestStop(p, AfterStop::Replace);
+        return;
+    }
+    unloadImage(p, std::move(p.image));
+    p.image = std::move(image);
+    p.since = Clock::now();
+    resolveDependencies(p);
+    setState(p, PluginState::Loaded);
+    p.afterStop = AfterStop::None;
+    rebuildGraph();
+}
+
+void Supervisor::fileGone(const std::string& fileName) {
+    auto name = PluginDirectory::pluginName(fileName);
+    if (!name || _phase == Phase::Draining) return;
+    Plugin* p = find(*name);
+    if (p == nullptr) return;
+    if (p->state == PluginState::Stuck) {
+        HOSTD_LOG(Warning, p->name, "file removed, but the plugin is stuck; it stays loaded until hostd restarts");
+        return;
+    }
+    if (p->active()) HOSTD_LOG(Notice, p->name, "file removed; stopping it and its dependents", {"file", p->path});
+    requestStop(*p, AfterStop::Remove);
+}
+
+}  // namespace hostd

@@ -1,0 +1,341 @@
+// The Supervisor's plugin lifecycle: which plugin starts or stops next, the calls themselves,
+// and what their results change.
+#include "Supervisor.h"
+
+#include "Log.h"
+#include "SupervisorInternal.h"
+
+#include <algorithm>
+#include <set>
+
+namespace hostd {
+
+using detail::joined;
+using detail::millis;
+
+namespace {
+
+/// Runs one plugin callback, turning anything that escapes it into a result.
+template <class F>
+CallResult invoke(F&& callback) {
+    char buf[1024];
+    buf[0] = '\0';
+    hostd_type_message message{buf, sizeof buf};
+    CallResult result;
+    try {
+        result.code = callback(&message);
+    } catch (...) {
+        // A plugin that lets an exception cross the C ABI is broken, but must not take the
+        // host down when the unwinder can get here.
+        result.code = HOSTD_ERR_EXCEPTION;
+        std::snprintf(buf, sizeof buf, "%s", "exception escaped the plugin's C ABI callback");
+    }
+    buf[sizeof buf - 1] = '\0';
+    result.message = buf;
+    return result;
+}
+
+}  // namespace
+
+std::string detail::describeFailure(const CallResult& r) {
+    std::string code;
+    switch (r.code) {
+    case HOSTD_ERR_FAILED: code = "failed"; break;
+    case HOSTD_ERR_CONFIG: code = "configuration error"; break;
+    case HOSTD_ERR_EXCEPTION: code = "exception"; break;
+    case HOSTD_ERR_UNAVAILABLE: code = "unavailable"; break;
+    default: code = "error code " + std::to_string(static_cast<int>(r.code)); break;
+    }
+    return r.message.empty() ? code : code + ": " + r.message;
+}
+
+void Supervisor::rebuildGraph() {
+    _graph = DependencyGraph();
+    for (const auto& [name, p] : _plugins)
+        if (p->image) _graph.set(name, p->dependencies);
+    std::map<std::string, std::string> cycles;
+    for (const auto& cycle : _graph.cycles()) {
+        std::string text = joined(cycle, " -> ") + " -> " + cycle.front();
+        for (const auto& n : cycle) cycles[n] = text;
+        if (!_cycles.count(cycle.front()))
+            HOSTD_LOG(Error, "", "dependency cycle; the plugins on it are not started", {"cycle", text});
+    }
+    _cycles = std::move(cycles);
+}
+
+void Supervisor::resolveDependencies(Plugin& p) {
+    std::vector<std::string> deps = p.image ? p.image->dependencies() : std::vector<std::string>{};
+    if (const PluginSection* s = _config->plugin(p.name)) deps.insert(deps.end(), s->dependencies.begin(), s->dependencies.end());
+    std::sort(deps.begin(), deps.end());
+    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+    p.dependencies = std::move(deps);
+}
+
+void Supervisor::setState(Plugin& p, PluginState state, std::string reason) {
+    p.state = state;
+    p.reason = std::move(reason);
+}
+
+bool Supervisor::evaluateWaiting(Plugin& p) {
+    // Decides what a loaded, not yet started plugin does next. Returns true if anything changed.
+    std::vector<DependencyState> deps;
+    for (const auto& name : p.dependencies) {
+        Plugin* dep = find(name);
+        deps.push_back({name, dep ? std::optional<PluginState>(dep->state) : std::nullopt});
+    }
+    auto cycle = _cycles.find(p.name);
+    StartDecision d = decideStart(deps, cycle == _cycles.end() ? std::string() : cycle->second);
+    if (d.start) {
+        submitStart(p);
+        return true;
+    }
+    if (d.state == p.state && d.reason == p.reason) return false;
+    setState(p, d.state, d.reason);
+    if (d.state == PluginState::Pending)
+        HOSTD_LOG(Warning, p.name, "pending", {"reason", p.reason}, {"file", p.path});
+    else if (d.state == PluginState::Blocked)
+        HOSTD_LOG(Error, p.name, "not started", {"reason", p.reason}, {"file", p.path});
+    return true;
+}
+
+void Supervisor::schedule() {
+    if (_phase == Phase::Draining) {
+        scheduleDrain();
+        return;
+    }
+    if (_phase == Phase::Done) return;
+    scheduleStops();
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (auto& [_, p] : _plugins) {
+            if (p->afterStop != AfterStop::None) continue;  // on its way down
+            if (p->state == PluginState::Loaded || p->state == PluginState::Pending || p->state == PluginState::Blocked)
+                changed |= evaluateWaiting(*p);
+            else if (needsReload(*p))
+                submitReload(*p);
+        }
+    }
+    reportReadyOnce();
+}
+
+void Supervisor::requestStop(Plugin& p, AfterStop action) {
+    // Remove and Replace win over the milder actions a plugin may already have pending.
+    if (p.afterStop == AfterStop::None || p.afterStop == AfterStop::Restart || action == AfterStop::Remove ||
+        action == AfterStop::Replace)
+        p.afterStop = action;
+    // Everything that (transitively) requires p stops first and restarts once p is back.
+    std::vector<std::string> todo{p.name};
+    while (!todo.empty()) {
+        std::string n = todo.back();
+        todo.pop_back();
+        for (const auto& dep : _graph.dependents(n)) {
+            Plugin* d = find(dep);
+            if (d == nullptr || !d->active() || d->afterStop != AfterStop::None) continue;
+            d->afterStop = AfterStop::Restart;
+            todo.push_back(dep);
+        }
+    }
+}
+
+void Supervisor::scheduleStops() {
+    std::set<std::string> leaving;
+    for (auto& [name, p] : _plugins) {
+        if (p->afterStop == AfterStop::None) continue;
+        if (p->active())
+            leaving.insert(name);
+        else if (p->state != PluginState::Stuck)
+            applyAfterStop(*p);  // never started (or already stopped): nothing to wait for
+    }
+    for (const auto& name : _graph.stoppable(leaving, {})) {
+        Plugin* p = find(name);
+        if (p != nullptr && p->state == PluginState::Running) submitStop(*p);
+    }
+}
+
+void Supervisor::applyAfterStop(Plugin& p) {
+    AfterStop action = std::exchange(p.afterStop, AfterStop::None);
+    switch (action) {
+    case AfterStop::None:
+        return;
+    case AfterStop::Restart:
+        if (p.image) setState(p, PluginState::Loaded);
+        return;
+    case AfterStop::Replace:
+        p.previous = std::move(p.image);
+        p.image = std::move(p.candidate);
+        p.since = Clock::now();
+        resolveDependencies(p);
+        setState(p, PluginState::Loaded);
+        rebuildGraph();
+        return;
+    case AfterStop::Disable:
+        unloadImage(p, std::move(p.image));
+        unloadImage(p, std::move(p.candidate));
+        setState(p, PluginState::Disabled, "enabled = false");
+        rebuildGraph();
+        return;
+    case AfterStop::Remove: {
+        unloadImage(p, std::move(p.image));
+        unloadImage(p, std::move(p.candidate));
+        HOSTD_LOG(Info, p.name, "removed", {"file", p.path});
+        if (p.stale) {  // keep the record: the stale image still blocks a reinstall under this name
+            setState(p, PluginState::Invalid, "file removed");
+            return;
+        }
+        std::string name = p.name;
+        _plugins.erase(name);  // p is gone from here on
+        rebuildGraph();
+        return;
+    }
+    }
+}
+
+void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginImage> image) {
+    if (!image) return;
+    std::vector<std::string> unique = uniqueSymbols(image->fd());
+    if (image->unload()) return;
+    p.stale = true;
+    HOSTD_LOG(Warning, p.name,
+              "old image is still mapped after unload; hot upgrades of this plugin are refused until hostd restarts",
+              {"likely_cause", unique.empty() ? "NODELETE or live thread-local destructors" : "STB_GNU_UNIQUE symbols"},
+              {"unique_symbols", joined(unique, ",")}, {"sha256", image->sha256()});
+}
+
+Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {
+    const PluginSection* s = _config->plugin(p.name);
+    if (call == "start") return s && s->startTimeout ? *s->startTimeout : _config->host.startTimeout;
+    if (call == "reload") return s && s->reloadTimeout ? *s->reloadTimeout : _config->host.reloadTimeout;
+    return s && s->stopTimeout ? *s->stopTimeout : _config->host.pluginStopTimeout;
+}
+
+void Supervisor::submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
+                        CallRunner::Job job) {
+    p.state = busyState;
+    p.callName = callName;
+    p.callStarted = Clock::now();
+    p.callDeadline = deadline;
+    try {
+        p.callId = _calls.submit(std::move(job));
+    } catch (const std::exception& e) {
+        // No thread: the call fails at once, through the normal completion path.
+        p.callId = UINT64_MAX;
+        onCompleted(UINT64_MAX, CallResult{HOSTD_ERR_UNAVAILABLE, std::string("cannot create a thread: ") + e.what(), {}});
+    }
+}
+
+void Supervisor::submitStart(Plugin& p) {
+    auto config = std::make_shared<CallConfig>(_config, p.name);
+    p.appliedConfig = _config;
+    const hostd_type_descriptor* d = &p.image->descriptor();
+    const hostd_type_context* ctx = &p.context;
+    HOSTD_LOG(Debug, p.name, "starting", {"file", p.path});
+    submit(p, PluginState::Starting, "start", Clock::now() + timeout(p, "start"), [d, ctx, config] {
+        return invoke([&](hostd_type_message* m) { return d->start(d->instance, ctx, config->get(), m); });
+    });
+}
+
+void Supervisor::submitReload(Plugin& p) {
+    p.appliedConfig = _config;
+    if (!p.image->hasReload()) {
+        HOSTD_LOG(Info, p.name, "configuration changed; plugin has no reload callback, new values apply at its next start");
+        return;
+    }
+    auto config = std::make_shared<CallConfig>(_config, p.name);
+    const hostd_type_descriptor* d = &p.image->descriptor();
+    const hostd_type_context* ctx = &p.context;
+    submit(p, PluginState::Reloading, "reload", Clock::now() + timeout(p, "reload"), [d, ctx, config] {
+        return invoke([&](hostd_type_message* m) { return d->reload(d->instance, ctx, config->get(), m); });
+    });
+}
+
+void Supervisor::submitStop(Plugin& p) {
+    Clock::time_point deadline = std::min(Clock::now() + timeout(p, "stop"), _drainDeadline);
+    auto deadlineNs = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+    const hostd_type_descriptor* d = &p.image->descriptor();
+    const hostd_type_context* ctx = &p.context;
+    HOSTD_LOG(Info, p.name, "stopping", {"deadline_ms", ms(millis(deadline - Clock::now()))});
+    submit(p, PluginState::Stopping, "stop", deadline, [d, ctx, deadlineNs] {
+        return invoke([&](hostd_type_message* m) { return d->stop(d->instance, ctx, deadlineNs, m); });
+    });
+}
+
+bool Supervisor::needsReload(const Plugin& p) const {
+    if (p.state != PluginState::Running || p.appliedConfig == _config || _phase == Phase::Draining) return false;
+    const PluginSection* before = p.appliedConfig ? p.appliedConfig->plugin(p.name) : nullptr;
+    const PluginSection* after = _config->plugin(p.name);
+    if (before == nullptr && after == nullptr) return false;
+    if (before == nullptr || after == nullptr) return true;
+    return !before->sameSettings(*after);
+}
+
+void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
+    std::string took = ms(millis(r.duration));
+    if (r.code == HOSTD_OK) {
+        setState(p, PluginState::Running);
+        HOSTD_LOG(Info, p.name, "started", {"file", p.path}, {"version", p.image->version()}, {"duration_ms", took});
+        if (p.previous) {
+            HOSTD_LOG(Notice, p.name, "upgraded", {"from_sha256", p.previous->sha256()}, {"to_sha256", p.image->sha256()},
+                      {"from_version", p.previous->version()}, {"to_version", p.image->version()});
+            unloadImage(p, std::move(p.previous));
+        }
+        return;
+    }
+    std::string error = detail::describeFailure(r);
+    if (p.previous) {
+        // An upgrade whose new image does not start: the old one runs again.
+        HOSTD_LOG(Error, p.name, "upgrade failed: the new image did not start; rolling back to the previous image",
+                  {"error", error}, {"sha256", p.image->sha256()}, {"duration_ms", took});
+        p.rejected = p.image->sha256();
+        unloadImage(p, std::move(p.image));
+        p.image = std::move(p.previous);
+        resolveDependencies(p);
+        setState(p, PluginState::Loaded);
+        rebuildGraph();
+        return;
+    }
+    setState(p, PluginState::Failed, error);
+    HOSTD_LOG(Error, p.name, "start failed", {"file", p.path}, {"error", p.reason}, {"duration_ms", took});
+}
+
+void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
+    Plugin* pp = findByCall(id);
+    if (pp == nullptr) return;
+    Plugin& p = *pp;
+    std::string took = ms(millis(r.duration));
+    if (p.state == PluginState::Stuck) {
+        HOSTD_LOG(Warning, p.name, "abandoned call returned after its deadline; the plugin stays abandoned",
+                  {"call", std::string(p.callName)}, {"duration_ms", took});
+        return;
+    }
+    p.callId = 0;
+    p.callDeadline = Clock::time_point::max();
+    switch (p.state) {
+    case PluginState::Starting:
+        onStartCompleted(p, r);
+        break;
+    case PluginState::Reloading:
+        setState(p, PluginState::Running);
+        if (r.code == HOSTD_OK)
+            HOSTD_LOG(Info, p.name, "reloaded", {"duration_ms", took});
+        else
+            HOSTD_LOG(Error, p.name, "reload refused; the plugin keeps running with its previous configuration",
+                      {"error", detail::describeFailure(r)}, {"duration_ms", took});
+        break;
+    case PluginState::Stopping:
+        if (r.code == HOSTD_OK) {
+            setState(p, PluginState::Stopped);
+            HOSTD_LOG(Info, p.name, "stopped", {"duration_ms", took});
+        } else {
+            if (_phase == Phase::Draining) _stopFailed = true;
+            setState(p, PluginState::Stopped, detail::describeFailure(r));
+            HOSTD_LOG(Error, p.name, "stop failed", {"error", p.reason}, {"duration_ms", took});
+        }
+        if (_phase != Phase::Draining) applyAfterStop(p);  // may erase p
+        break;
+    default:
+        break;
+    }
+    schedule();
+}
+
+}  // namespace hostd
