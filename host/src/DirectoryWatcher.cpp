@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
                                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
-constexpr std::uint32_t kParentMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+// The parent is watched all the time: while hostd holds the directory open (it does, to openat
+// plugin files), removing the directory sends no IN_DELETE_SELF, but the parent sees the name go.
+constexpr std::uint32_t kParentMask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
 
 }  // namespace
 
@@ -30,15 +32,16 @@ DirectoryWatcher::DirectoryWatcher(std::string dir) : _dir(std::move(dir)) {
 void DirectoryWatcher::arm() {
     // Watch the directory first, then (only while it is missing) its parent: a file that lands
     // between the two calls is still seen by the Rescan the caller does after arming.
-    _dirWatch = ::inotify_add_watch(_inotify.get(), _dir.c_str(), kDirMask);
-    if (_dirWatch >= 0) {
-        if (_parentWatch >= 0) ::inotify_rm_watch(_inotify.get(), _parentWatch);
-        _parentWatch = -1;
-        return;
-    }
     if (_parentWatch < 0) _parentWatch = ::inotify_add_watch(_inotify.get(), _parent.c_str(), kParentMask);
-    // Created between the failed add and the parent watch: try once more.
     _dirWatch = ::inotify_add_watch(_inotify.get(), _dir.c_str(), kDirMask);
+}
+
+void DirectoryWatcher::lost(std::vector<Change>& out) {
+    if (_dirWatch >= 0) ::inotify_rm_watch(_inotify.get(), _dirWatch);
+    _dirWatch = -1;
+    out.push_back({Change::DirGone, {}});
+    arm();  // it may already be back
+    if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
 }
 
 std::vector<DirectoryWatcher::Change> DirectoryWatcher::read() {
@@ -54,13 +57,10 @@ std::vector<DirectoryWatcher::Change> DirectoryWatcher::read() {
             if (ev->mask & IN_Q_OVERFLOW) {
                 out.push_back({Change::Rescan, {}});
             } else if (ev->wd == _dirWatch && _dirWatch >= 0) {
-                if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-                    if (ev->mask & IN_IGNORED) continue;  // follows DELETE_SELF; handled there
-                    ::inotify_rm_watch(_inotify.get(), _dirWatch);
-                    _dirWatch = -1;
-                    out.push_back({Change::DirGone, {}});
-                    arm();
-                    if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
+                if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+                    lost(out);
+                } else if (ev->mask & IN_IGNORED) {
+                    continue;
                 } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
                     out.push_back({Change::FileReady, name});
                 } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
@@ -69,8 +69,12 @@ std::vector<DirectoryWatcher::Change> DirectoryWatcher::read() {
                     out.push_back({Change::FileChanged, name});
                 }
             } else if (ev->wd == _parentWatch && _parentWatch >= 0 && name == _base) {
-                arm();
-                if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
+                if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                    if (_dirWatch >= 0) lost(out);
+                } else if (_dirWatch < 0) {
+                    arm();
+                    if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
+                }
             }
         }
     }

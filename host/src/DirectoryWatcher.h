@@ -9,8 +9,8 @@ namespace hostd {
 
 /// Watches one directory with raw inotify (DESIGN.md section 4; Poco's DirectoryWatcher
 /// reports files before they are complete and drops overflows). A file counts only when it is
-/// complete: IN_CLOSE_WRITE (written in place) or IN_MOVED_TO (renamed in). When the directory
-/// itself is removed or does not exist yet, its parent is watched until it (re)appears.
+/// complete: IN_CLOSE_WRITE (written in place) or IN_MOVED_TO (renamed in). The parent is
+/// watched too, so that the directory's removal, and its (re)creation, are seen.
 class DirectoryWatcher {
 public:
     /// What happened, after a batch of inotify events is read.
@@ -40,6 +40,8 @@ public:
 
 private:
     void arm();
+    void lost(std::vector<Change>& out);
+        /// The directory went away: report it, and re-arm in case it is already back.
 
     std::string _dir;
     std::string _parent, _base;

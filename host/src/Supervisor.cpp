@@ -94,6 +94,14 @@ void Supervisor::onSignal(int sig) {
         else
             reloadConfiguration();
         break;
+    case SIGUSR2:
+        // Reconciles with the directory as it is: what inotify cannot report (a hard link made
+        // into the directory) or lost (an overflowed queue is already handled the same way).
+        if (_phase != Phase::Draining) {
+            HOSTD_LOG(Notice, "", "rescanning the plugin directory", {"signal", signalName(sig)}, {"path", pluginDir()});
+            rescan();
+        }
+        break;
     default:
         HOSTD_LOG(Debug, "", "signal ignored", {"signal", signalName(sig)});
         break;

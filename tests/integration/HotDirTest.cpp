@@ -1,0 +1,303 @@
+// The plugin directory at runtime: every way operators install, upgrade and remove plugins
+// ends with exactly the file's final content loaded and started, once.
+#include "Harness.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace hostd::test {
+namespace {
+
+using Names = std::vector<std::string>;
+
+class HotDir : public HostdTest {
+protected:
+    std::string fixture(const std::string& name) const { return std::string(HOSTD_FIXTURE_DIR) + "/" + name + ".so"; }
+    std::string target(const std::string& name) const { return pluginDir() + "/" + name + ".so"; }
+
+    /// cp: truncates and writes the target in place (IN_CLOSE_WRITE on the same inode).
+    void copyInPlace(const std::string& fixtureName, const std::string& name) const {
+        fs::copy_file(fixture(fixtureName), target(name), fs::copy_options::overwrite_existing);
+        ::chmod(target(name).c_str(), 0644);
+    }
+
+    /// Writes a temporary name in the directory, then renames it to NAME.so (IN_MOVED_TO).
+    void renameIn(const std::string& fixtureName, const std::string& name, const std::string& tmpName) const {
+        std::string tmp = pluginDir() + "/" + tmpName;
+        fs::copy_file(fixture(fixtureName), tmp, fs::copy_options::overwrite_existing);
+        ::chmod(tmp.c_str(), 0644);
+        fs::rename(tmp, target(name));
+    }
+
+    int count(const std::string& kind, const std::string& name) const {
+        auto ev = events(kind);
+        return static_cast<int>(std::count_if(ev.begin(), ev.end(), [&](auto& e) { return e.name == name; }));
+    }
+
+    HostdProcess& startEmpty(const std::string& extraConfig = "") {
+        writeConfig(hostSection() + extraConfig);
+        auto& hostd = start();
+        EXPECT_TRUE(waitForLog("hostd: ready"));
+        return hostd;
+    }
+
+    /// Sections for every probe name used here, so they all record events.
+    std::string probes(const Names& names, const std::string& extra = "") const {
+        std::string out;
+        for (const auto& n : names) out += probeSection(n, extra);
+        return out;
+    }
+
+    void stopAndExpectClean(HostdProcess& hostd) {
+        hostd.signal(SIGTERM);
+        EXPECT_EQ(hostd.waitExit(30s), 0);
+    }
+};
+
+TEST_F(HotDir, CpIntoTheDirectoryLoadsAndStartsOnce) {
+    auto& hostd = startEmpty(probes({"a"}));
+    copyInPlace("probe", "a");
+    ASSERT_TRUE(waitForLog("plugin=a: started"));
+    ::chmod(target("a").c_str(), 0640);  // IN_ATTRIB: another look, same content
+    ::chmod(target("a").c_str(), 0644);
+    hostd.signal(SIGHUP);                // a later, ordered event to wait for
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(count("start", "a"), 1);
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, InstallCommandLoadsAndStartsOnce) {
+    auto& hostd = startEmpty(probes({"a"}));
+    std::string cmd = "install -m 644 " + fixture("probe") + " " + target("a");
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    ASSERT_TRUE(waitForLog("plugin=a: started"));
+    EXPECT_EQ(count("start", "a"), 1);
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, DpkgAndRsyncStyleRenamesLoadOnlyTheFinalName) {
+    auto& hostd = startEmpty(probes({"a", "b"}));
+    renameIn("probe", "a", "a.so.dpkg-new");
+    renameIn("probe", "b", ".b.so.Xy12Z9");
+    ASSERT_TRUE(waitForLog("plugin=b: started"));
+    ASSERT_TRUE(waitForLog("plugin=a: started"));
+    EXPECT_EQ(count("start", "a"), 1);
+    EXPECT_EQ(count("start", "b"), 1);
+    EXPECT_EQ(countLog("dpkg-new"), 0);
+    EXPECT_EQ(countLog("Xy12Z9"), 0);
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, RemovingAPluginStopsItsDependentsFirstAndLeavesThemPending) {
+    for (auto n : {"a", "b", "c"}) install(n);
+    writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a") + probeSection("c", "requires = b"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=3"));
+    ASSERT_EQ(::unlink(target("a").c_str()), 0);
+    ASSERT_TRUE(waitForLog("plugin=a: removed"));
+    EXPECT_EQ(names(events("stop")), (Names{"c", "b", "a"}));
+    ASSERT_TRUE(waitForLog("plugin=b: pending reason=\"waiting for a (not installed)\""));
+    ASSERT_TRUE(waitForLog("plugin=c: pending reason=\"waiting for b (pending)\""));
+    // And back: the dependency arrives, everything starts again in order.
+    install("a");
+    ASSERT_TRUE(waitForEvents([](auto& ev) { return ev.size() == 9; }));
+    EXPECT_EQ(names(events("start")), (Names{"a", "b", "c", "a", "b", "c"}));
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, PendingDependencyStartsTheWaitingPluginWhenItArrives) {
+    install("b");
+    writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("plugin=b: pending reason=\"waiting for a (not installed)\""));
+    renameIn("probe", "a", ".a.so.tmp");
+    ASSERT_TRUE(waitForEvents([](auto& ev) { return ev.size() == 2; }));
+    EXPECT_EQ(names(events("start")), (Names{"a", "b"}));
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, UpgradeStopsDependentsAndTheOldVersionThenStartsTheNewOne) {
+    for (auto n : {"a", "b"}) install(n);
+    writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    renameIn("probe_v2", "a", ".a.so.new");
+    ASSERT_TRUE(waitForLog("plugin=a: upgraded"));
+    ASSERT_TRUE(waitForEvents([](auto& ev) { return ev.size() == 6; }));
+    auto ev = events();
+    std::vector<std::string> order;
+    for (auto& e : ev) order.push_back(e.kind + " " + e.name);
+    EXPECT_EQ(order, (Names{"start a", "start b", "stop b", "stop a", "start a", "start b"}));
+    EXPECT_EQ(countLog("plugin=a: started file=" + target("a") + " version=2.0.0"), 1);
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, IdenticalContentIsANoOp) {
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    copyInPlace("probe", "a");
+    renameIn("probe", "a", ".a.so.same");
+    hostd.signal(SIGHUP);
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(names(events()), (Names{"a"}));
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, BadNewImageLeavesTheOldVersionRunningUntouched) {
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    renameIn("not_elf", "a", ".a.so.bad");
+    ASSERT_TRUE(waitForLog("plugin=a: new file refused; the running version stays file=" + target("a") +
+                           " error=\"not an ELF file\""));
+    EXPECT_TRUE(events("stop").empty());
+    stopAndExpectClean(hostd);
+    EXPECT_EQ(names(events("stop")), (Names{"a"}));
+}
+
+TEST_F(HotDir, UpgradeWhoseStartFailsRollsBackToTheOldImage) {
+    for (auto n : {"a", "b"}) install(n);
+    writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    renameIn("probe_badstart", "a", ".a.so.new");
+    ASSERT_TRUE(waitForLog("plugin=a: upgrade failed: the new image did not start; rolling back to the previous image"));
+    ASSERT_TRUE(waitForLog("plugin=b: started", 15s, 2));
+    EXPECT_EQ(countLog("plugin=a: started file=" + target("a") + " version=1.0.0"), 2);
+    // The same bad content again is not retried.
+    renameIn("probe_badstart", "a", ".a.so.again");
+    hostd.signal(SIGHUP);
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(countLog("upgrade failed"), 1);
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, InPlaceOverwriteOfARunningPluginTwentyTimesNeverCrashes) {
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    for (int i = 0; i < 20; ++i) copyInPlace(i % 2 == 0 ? "probe_v2" : "probe", "a");
+    // The last write was the 1.0.0 build: that is what must end up running.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            std::string text = log();
+            auto last = text.rfind("plugin=a: started file=");
+            return last != std::string::npos && text.find("version=1.0.0", last) != std::string::npos &&
+                   text.find("\n", last) > text.find("version=1.0.0", last) && count("start", "a") == count("stop", "a") + 1;
+        },
+        30s));
+    EXPECT_TRUE(hostd.running());
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, PluginWithUniqueSymbolsIsNeverSilentlyUpgraded) {
+    writeConfig(hostSection() + probeSection("u"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready"));
+    renameIn("unique_v1", "u", ".u.tmp");
+    ASSERT_TRUE(waitForLog("plugin=u: started"));
+    renameIn("unique_v2", "u", ".u.tmp");
+    ASSERT_TRUE(waitForLog("plugin=u: old image is still mapped after unload; hot upgrades of this plugin are refused"));
+    EXPECT_GE(countLog("likely_cause=\"STB_GNU_UNIQUE symbols\" unique_symbols=") , 1);
+    EXPECT_GE(countLog("_ZZ13uniqueCountervE7counter"), 1);
+    renameIn("unique_v1", "u", ".u.tmp");
+    ASSERT_TRUE(waitForLog("plugin=u: restart hostd to upgrade u"));
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, TrustRulesAreCheckedAtRuntimeAndAFixedFileIsRetried) {
+    auto& hostd = startEmpty(probes({"a"}));
+    std::string tmp = pluginDir() + "/.a.tmp";
+    fs::copy_file(fixture("probe"), tmp);
+    ::chmod(tmp.c_str(), 0666);
+    fs::rename(tmp, target("a"));
+    ASSERT_TRUE(waitForLog("plugin=a: cannot load plugin file=" + target("a") +
+                           " error=\"refused: group- or world-writable (mode 0666)\""));
+    ::chmod(target("a").c_str(), 0644);
+    ASSERT_TRUE(waitForLog("plugin=a: started"));
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, PinnedSha256MismatchIsRefusedWithBothHashes) {
+    std::string pin(64, 'a');
+    auto& hostd = startEmpty(probes({"a"}, "sha256 = " + pin));
+    copyInPlace("probe", "a");
+    ASSERT_TRUE(waitForLog("does not match the pinned sha256 " + pin));
+    EXPECT_TRUE(events().empty());
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, PluginDirectoryCreatedLaterOrRecreatedIsPickedUp) {
+    fs::remove(pluginDir());
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("waiting for it to appear"));
+    ASSERT_EQ(::mkdir(pluginDir().c_str(), 0755), 0);
+    install("a");
+    ASSERT_TRUE(waitForLog("plugin=a: started"));
+    fs::remove_all(pluginDir());
+    ASSERT_TRUE(waitForLog("plugin=a: removed"));
+    ASSERT_EQ(::mkdir(pluginDir().c_str(), 0755), 0);
+    install("a");
+    ASSERT_TRUE(waitForLog("plugin=a: started", 15s, 2));
+    stopAndExpectClean(hostd);
+    EXPECT_EQ(names(events()), (Names{"a", "a", "a", "a"}));
+}
+
+TEST_F(HotDir, BurstOfAThousandFilesIsAllLoaded) {
+    constexpr int kFiles = 1000;
+    std::string config = hostSection("log_level = notice");
+    for (int i = 0; i < kFiles; ++i) config += "[plugin.t" + std::to_string(i) + "]\nevents = " + eventsPath() + "\n";
+    writeConfig(config);
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready"));
+    for (int i = 0; i < kFiles; ++i) renameIn("tiny", "t" + std::to_string(i), ".t.tmp");
+    ASSERT_TRUE(waitForEvents([](auto& ev) { return ev.size() >= kFiles; }, 120s)) << events().size();
+    hostd.signal(SIGTERM);
+    ASSERT_EQ(hostd.waitExit(60s), 0);
+    EXPECT_EQ(events("start").size(), static_cast<std::size_t>(kFiles));
+    EXPECT_EQ(events("stop").size(), static_cast<std::size_t>(kFiles));
+}
+
+}  // namespace
+}  // namespace hostd::test
+
+namespace hostd::test {
+namespace {
+
+TEST_F(HotDir, RescanReconcilesWhatInotifyCannotSeeWithoutDoubleStarts) {
+    install("a");
+    writeConfig(hostSection() + probes({"a", "b", "c"}));
+    install("c");
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    // A hard link is a complete file the moment it appears, but inotify reports it only as
+    // IN_CREATE, which also marks the start of every cp: only a rescan can pick it up.
+    fs::copy_file(fixture("probe"), path("b.so"));
+    ::chmod(path("b.so").c_str(), 0644);
+    ASSERT_EQ(::link(path("b.so").c_str(), target("b").c_str()), 0);
+    hostd.signal(SIGUSR2);
+    ASSERT_TRUE(waitForLog("plugin=b: started"));
+    hostd.signal(SIGUSR2);
+    ASSERT_TRUE(waitForLog("hostd: rescanning the plugin directory", 15s, 2));
+    hostd.signal(SIGHUP);
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(count("start", "a"), 1);
+    EXPECT_EQ(count("start", "b"), 1);
+    EXPECT_EQ(count("start", "c"), 1);
+    stopAndExpectClean(hostd);
+}
+
+}  // namespace
+}  // namespace hostd::test
