@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <set>
+#include <system_error>
 #include <unistd.h>
 
 namespace hostd {
@@ -50,6 +51,7 @@ Plugin* Supervisor::findByCall(std::uint64_t id) {
 int Supervisor::run() {
     HOSTD_LOG(Info, "", "starting", {"plugin_dir", pluginDir()}, {"config", detail::joined(_config->files)},
               {"pid", std::to_string(::getpid())});
+    watchConfig();
     watchPluginDir();
     schedule();
     while (_phase != Phase::Done) {
@@ -92,7 +94,7 @@ void Supervisor::onSignal(int sig) {
         if (_phase == Phase::Draining)
             HOSTD_LOG(Notice, "", "SIGHUP ignored while draining");
         else
-            reloadConfiguration();
+            reloadConfiguration("SIGHUP");
         break;
     case SIGUSR2:
         // Reconciles with the directory as it is: what inotify cannot report (a hard link made
@@ -135,8 +137,46 @@ void Supervisor::scheduleDrain() {
     }
 }
 
+void Supervisor::watchConfig() {
+    // Watch directories, not the file: editors and sed -i replace the file by a rename, and a
+    // watch on the old inode goes silent (DESIGN.md section 4).
+    auto slash = _source.path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : _source.path.substr(0, slash);
+    try {
+        _configDirWatcher = std::make_unique<DirectoryWatcher>(dir);
+        _dropinWatcher = std::make_unique<DirectoryWatcher>(_source.path + ".d");
+    } catch (const std::system_error& e) {
+        HOSTD_LOG(Warning, "", "cannot watch the configuration; reload with SIGHUP", {"error", e.what()});
+        _configDirWatcher.reset();
+        _dropinWatcher.reset();
+        return;
+    }
+    _loop.add(_configDirWatcher->fd(), [this] { onConfigEvents(*_configDirWatcher, false); });
+    _loop.add(_dropinWatcher->fd(), [this] { onConfigEvents(*_dropinWatcher, true); });
+}
+
+void Supervisor::onConfigEvents(DirectoryWatcher& watcher, bool dropins) {
+    const std::string mainName = _source.path.substr(_source.path.rfind('/') + 1);
+    bool relevant = false;
+    for (const auto& c : watcher.read()) {
+        if (c.kind == DirectoryWatcher::Change::FileChanged) continue;  // chmod/touch: content is the same
+        if (c.kind == DirectoryWatcher::Change::Rescan || c.kind == DirectoryWatcher::Change::DirGone)
+            relevant |= dropins;
+        else if (dropins)
+            relevant |= c.name.size() > 5 && c.name.ends_with(".conf") && c.name.front() != '.';
+        else
+            relevant |= c.name == mainName;
+    }
+    if (!relevant || _phase == Phase::Draining) return;
+    // Debounce: an editor or a package writes several files in a burst; reload once it is quiet
+    // for 100 ms, and at the latest 1 s after the first change.
+    auto now = Clock::now();
+    if (_configFirstChange == Clock::time_point::max()) _configFirstChange = now;
+    _configDue = std::min(now + std::chrono::milliseconds(100), _configFirstChange + std::chrono::seconds(1));
+}
+
 std::optional<Clock::time_point> Supervisor::nextDeadline() const {
-    Clock::time_point next = _drainDeadline;
+    Clock::time_point next = std::min(_drainDeadline, _configDue);
     for (const auto& [_, p] : _plugins)
         if (p->busy()) next = std::min(next, p->callDeadline);
     if (next == Clock::time_point::max()) return std::nullopt;
@@ -157,6 +197,10 @@ void Supervisor::checkDeadlines() {
         setState(*p, PluginState::Stuck, std::string(p->callName) + " overran its deadline");
         changed = true;
     }
+    if (now >= _configDue) {
+        _configDue = _configFirstChange = Clock::time_point::max();
+        if (_phase != Phase::Draining) reloadConfiguration("configuration file changed");
+    }
     if (_phase == Phase::Draining && now >= _drainDeadline) {
         for (auto& [_, p] : _plugins) {
             if (!p->active()) continue;
@@ -174,8 +218,8 @@ void Supervisor::checkDeadlines() {
     if (changed) schedule();
 }
 
-void Supervisor::reloadConfiguration() {
-    HOSTD_LOG(Info, "", "reloading configuration", {"config", _source.path});
+void Supervisor::reloadConfiguration(std::string_view why) {
+    HOSTD_LOG(Info, "", "reloading configuration", {"reason", std::string(why)}, {"config", _source.path});
     _notifier.reloading();
     ConfigLoad load = loadConfig(_source.path, _source.required);
     for (const auto& issue : load.issues)

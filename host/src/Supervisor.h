@@ -47,7 +47,9 @@ private:
     void scheduleDrain();
     void checkDeadlines();
     std::optional<Clock::time_point> nextDeadline() const;
-    void reloadConfiguration();
+    void reloadConfiguration(std::string_view why);
+    void watchConfig();
+    void onConfigEvents(DirectoryWatcher& watcher, bool dropins);
     void applyConfigChange(const ConfigSnapshot& old);
     void reportReadyOnce();
     int finish();
@@ -97,6 +99,10 @@ private:
     Notifier _notifier;
     std::optional<PluginDirectory> _dir;
     std::unique_ptr<DirectoryWatcher> _watcher;
+    std::unique_ptr<DirectoryWatcher> _configDirWatcher;   // the main file's directory
+    std::unique_ptr<DirectoryWatcher> _dropinWatcher;      // <main file>.d/
+    Clock::time_point _configDue = Clock::time_point::max();  // debounced reload after file edits
+    Clock::time_point _configFirstChange = Clock::time_point::max();
     Phase _phase = Phase::Starting;
     Clock::time_point _drainStarted{};
     Clock::time_point _drainDeadline = Clock::time_point::max();
