@@ -6,12 +6,24 @@
 namespace hostd {
 
 void DependencyGraph::set(const std::string& name, std::vector<std::string> dependencies) {
+    remove(name);
     std::sort(dependencies.begin(), dependencies.end());
     dependencies.erase(std::unique(dependencies.begin(), dependencies.end()), dependencies.end());
+    for (const auto& d : dependencies) _dependents[d].insert(name);
     _dependencies[name] = std::move(dependencies);
 }
 
-void DependencyGraph::remove(const std::string& name) { _dependencies.erase(name); }
+void DependencyGraph::remove(const std::string& name) {
+    auto it = _dependencies.find(name);
+    if (it == _dependencies.end()) return;
+    for (const auto& d : it->second) {
+        auto r = _dependents.find(d);
+        if (r == _dependents.end()) continue;
+        r->second.erase(name);
+        if (r->second.empty()) _dependents.erase(r);
+    }
+    _dependencies.erase(it);
+}
 
 std::vector<std::string> DependencyGraph::names() const {
     std::vector<std::string> out;
@@ -25,11 +37,10 @@ const std::vector<std::string>& DependencyGraph::dependencies(const std::string&
     return it == _dependencies.end() ? none : it->second;
 }
 
-std::vector<std::string> DependencyGraph::dependents(const std::string& name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, reqs] : _dependencies)
-        if (std::binary_search(reqs.begin(), reqs.end(), name)) out.push_back(n);
-    return out;
+const std::set<std::string>& DependencyGraph::dependents(const std::string& name) const {
+    static const std::set<std::string> none;
+    auto it = _dependents.find(name);
+    return it == _dependents.end() ? none : it->second;
 }
 
 std::vector<std::string> DependencyGraph::missing(const std::string& name) const {

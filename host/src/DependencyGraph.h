@@ -21,8 +21,8 @@ public:
     const std::vector<std::string>& dependencies(const std::string& name) const;
         /// Direct dependencies of name (empty if unknown).
 
-    std::vector<std::string> dependents(const std::string& name) const;
-        /// Plugins that directly require name, sorted.
+    const std::set<std::string>& dependents(const std::string& name) const;
+        /// Plugins that directly require name, sorted. O(log n): the drain asks for every plugin.
 
     std::vector<std::string> missing(const std::string& name) const;
         /// Direct dependencies of name that are not in the graph.
@@ -44,6 +44,7 @@ public:
 
 private:
     std::map<std::string, std::vector<std::string>> _dependencies;
+    std::map<std::string, std::set<std::string>> _dependents;  // reverse edges, also for names not (yet) in the graph
 };
 
 }  // namespace hostd
