@@ -1,5 +1,7 @@
 #include "CallRunner.h"
 
+#include "CrashGuard.h"
+
 #include <cerrno>
 #include <sys/eventfd.h>
 #include <system_error>
@@ -22,6 +24,7 @@ int CallRunner::fd() const noexcept { return _shared->event.get(); }
 std::uint64_t CallRunner::submit(Job job) {
     std::uint64_t id = _nextId++;
     std::thread thread([shared = _shared, id, job = std::move(job)]() mutable {
+        CrashGuard::AltStack altStack;
         auto began = std::chrono::steady_clock::now();
         CallResult result = job();
         result.duration = std::chrono::steady_clock::now() - began;

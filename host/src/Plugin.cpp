@@ -53,6 +53,7 @@ std::string_view stateName(PluginState state) {
     case PluginState::Stuck: return "stuck";
     case PluginState::Invalid: return "invalid";
     case PluginState::Disabled: return "disabled";
+    case PluginState::Quarantined: return "quarantined";
     }
     return "unknown";
 }

@@ -29,6 +29,7 @@ enum class PluginState {
     Stuck,      ///< A call overran its deadline; never unloaded.
     Invalid,    ///< The file could not be loaded (reason says why).
     Disabled,   ///< enabled = false in its section; not loaded.
+    Quarantined,///< Failed or crashed too often; waits for new content, a new config section, or an operator.
 };
 
 std::string_view stateName(PluginState state);
@@ -39,6 +40,7 @@ enum class AfterStop {
     Restart,  ///< Start again when its dependencies run (it depends on a plugin being replaced).
     Replace,  ///< Swap in `candidate` (an upgrade), keeping the old image for a rollback.
     Remove,   ///< The file is gone: unload and forget the plugin.
+    Fail,     ///< It reported a failure: mark it failed, then restart with backoff (or quarantine).
     Disable,  ///< enabled = false: unload and stay Disabled.
 };
 
@@ -57,6 +59,10 @@ struct Plugin {
     std::unique_ptr<PluginImage> previous;     ///< Old image kept until the new one has started.
     std::string rejected;                      ///< sha256 (or reason) of content already refused.
     bool stale = false;                        ///< An old image stayed mapped: no more hot upgrades.
+    std::string crashLabel;                    ///< "NAME@SHA256" of the image, for crash breadcrumbs.
+    std::vector<Clock::time_point> failures;   ///< Recent failures, within restart_interval.
+    Clock::time_point retryAt = Clock::time_point::max();  ///< Backoff: when a failed plugin starts again.
+    Clock::time_point quarantinedSince{};
     Clock::time_point since = Clock::now();    ///< When the current image was loaded.
 
     hostd_type_context context{};              ///< Passed to every callback; stable address.

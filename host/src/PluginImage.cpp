@@ -1,10 +1,14 @@
 #include "PluginImage.h"
 
+#include "CrashGuard.h"
+
 #include <Poco/Crypto/DigestEngine.h>
 
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
+#include <link.h>
+#include <utility>
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -133,6 +137,7 @@ PluginFile PluginFile::read(int dirFd, const std::string& fileName, const TrustP
     struct stat before {};
     UniqueFd src = openTrusted(dirFd, fileName, policy, before);
     PluginFile file;
+    file.name = fileName.ends_with(".so") ? fileName.substr(0, fileName.size() - 3) : fileName;
     file.memfd = copyToMemfd(src.get(), fileName, file.size, file.sha256);
     struct stat after {};
     if (::fstat(src.get(), &after) != 0 || after.st_size != before.st_size ||
@@ -174,8 +179,32 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     image->_description = d->description != nullptr ? d->description : "";
     if (d->requires_plugins != nullptr)
         for (const char* const* r = d->requires_plugins; *r != nullptr; ++r) image->_dependencies.emplace_back(*r);
+    image->registerRange(file.name);
     image->_loadDuration = std::chrono::steady_clock::now() - began;
     return image;
+}
+
+void PluginImage::registerRange(const std::string& name) {
+    struct Search {
+        const char* path;
+        std::uintptr_t begin = UINTPTR_MAX, end = 0;
+    } search{_procPath.c_str()};
+    ::dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            auto* s = static_cast<Search*>(data);
+            if (info->dlpi_name == nullptr || std::strcmp(info->dlpi_name, s->path) != 0) return 0;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const auto& ph = info->dlpi_phdr[i];
+                if (ph.p_type != PT_LOAD) continue;
+                s->begin = std::min<std::uintptr_t>(s->begin, info->dlpi_addr + ph.p_vaddr);
+                s->end = std::max<std::uintptr_t>(s->end, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+            }
+            return 1;
+        },
+        &search);
+    if (search.end == 0) return;
+    _rangeBegin = search.begin;
+    CrashGuard::registerImage(name + "@" + _sha256, search.begin, search.end);
 }
 
 std::vector<std::string> uniqueSymbols(int fd) {
@@ -210,6 +239,7 @@ std::vector<std::string> uniqueSymbols(int fd) {
 
 bool PluginImage::unload() noexcept {
     if (_handle.get() == nullptr) return true;
+    if (_rangeBegin != 0) CrashGuard::unregisterImage(std::exchange(_rangeBegin, 0));
     _handle.close();
     _descriptor = nullptr;
     void* still = ::dlopen(_procPath.c_str(), RTLD_NOW | RTLD_NOLOAD);

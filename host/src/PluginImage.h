@@ -55,6 +55,7 @@ struct TrustPolicy {
 /// A plugin file's content in a private memfd (DESIGN.md section 3), read once while hashing,
 /// after the trust checks on the very fd that was read.
 struct PluginFile {
+    std::string name;  ///< Plugin name (the file stem).
     UniqueFd memfd;
     std::string sha256;
     std::uint64_t size = 0;
@@ -102,9 +103,12 @@ public:
 
 private:
     PluginImage() = default;
+    void registerRange(const std::string& name);
+        /// Tells CrashGuard the address range of this image, as NAME@SHA256.
 
     UniqueFd _memfd;
     std::string _procPath;  // "/proc/self/fd/N" of the memfd: the name glibc knows the image by
+    std::uintptr_t _rangeBegin = 0;  // registered with CrashGuard while loaded
     DlHandle _handle;
     const hostd_type_descriptor* _descriptor = nullptr;
     std::string _sha256;

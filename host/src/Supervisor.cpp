@@ -51,6 +51,7 @@ Plugin* Supervisor::findByCall(std::uint64_t id) {
 int Supervisor::run() {
     HOSTD_LOG(Info, "", "starting", {"plugin_dir", pluginDir()}, {"config", detail::joined(_config->files)},
               {"pid", std::to_string(::getpid())});
+    openCrashHistory();
     watchConfig();
     watchPluginDir();
     schedule();
@@ -59,6 +60,23 @@ int Supervisor::run() {
         checkDeadlines();
     }
     return finish();
+}
+
+void Supervisor::openCrashHistory() {
+    _crashHistory = std::make_unique<CrashHistory>(_config->host.stateDir);
+    if (!_crashHistory->usable()) {
+        HOSTD_LOG(Warning, "", "state directory unusable; crash attribution and crash quarantine are off",
+                  {"state_dir", _config->host.stateDir});
+        CrashGuard::install("");
+        return;
+    }
+    CrashGuard::install(_crashHistory->breadcrumbPath());
+    if (auto crumb = _crashHistory->takeBreadcrumb()) {
+        std::string where = crumb->plugin.empty() ? "outside any plugin" : "in plugin " + crumb->plugin;
+        std::string what = crumb->signal + (crumb->plugin.empty() ? "" : " in " + crumb->callback);
+        HOSTD_LOG(Error, crumb->plugin, "previous run crashed " + where + " (" + what + ")", {"signal", crumb->signal},
+                  {"callback", crumb->callback});
+    }
 }
 
 void Supervisor::reportReadyOnce() {
@@ -177,8 +195,10 @@ void Supervisor::onConfigEvents(DirectoryWatcher& watcher, bool dropins) {
 
 std::optional<Clock::time_point> Supervisor::nextDeadline() const {
     Clock::time_point next = std::min(_drainDeadline, _configDue);
-    for (const auto& [_, p] : _plugins)
+    for (const auto& [_, p] : _plugins) {
         if (p->busy()) next = std::min(next, p->callDeadline);
+        if (p->state == PluginState::Failed) next = std::min(next, p->retryAt);
+    }
     if (next == Clock::time_point::max()) return std::nullopt;
     return next;
 }
@@ -195,6 +215,13 @@ void Supervisor::checkDeadlines() {
         _calls.abandon(p->callId);
         _abandoned = true;
         setState(*p, PluginState::Stuck, std::string(p->callName) + " overran its deadline");
+        changed = true;
+    }
+    for (auto& [_, p] : _plugins) {
+        if (p->state != PluginState::Failed || p->retryAt > now || _phase == Phase::Draining) continue;
+        p->retryAt = Clock::time_point::max();
+        HOSTD_LOG(Info, p->name, "restarting after backoff", {"failures", std::to_string(p->failures.size())});
+        setState(*p, PluginState::Loaded);
         changed = true;
     }
     if (now >= _configDue) {
@@ -249,7 +276,10 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
         const PluginSection* a = old.plugin(name);
         const PluginSection* b = _config->plugin(name);
         bool wasEnabled = a == nullptr || a->enabled, enabled = b == nullptr || b->enabled;
-        if (wasEnabled && !enabled) {
+        bool sectionChanged = (a == nullptr) != (b == nullptr) || (a && b && !a->sameSettings(*b));
+        if (p->state == PluginState::Quarantined && enabled && sectionChanged) {
+            releaseQuarantine(*p, "its configuration section changed");
+        } else if (wasEnabled && !enabled) {
             HOSTD_LOG(Notice, name, "disabled by configuration; stopping it and its dependents");
             requestStop(*p, AfterStop::Disable);
         } else if (!wasEnabled && enabled && p->state == PluginState::Disabled) {
@@ -276,6 +306,12 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
 int Supervisor::finish() {
     auto took = Clock::now() - _drainStarted;
     int code = _stopTimedOut ? kExitStopTimeout : _stopFailed ? kExitStopFailed : kExitOk;
+    for (auto& [name, p] : _plugins) {
+        // A plugin that ran and stopped without crashing the process: its crash count restarts.
+        if (_crashHistory && p->state == PluginState::Stopped) _crashHistory->forget(name);
+        if (p->state == PluginState::Stuck) _stopTimedOut = true;  // never stopped cleanly
+    }
+    code = _stopTimedOut ? kExitStopTimeout : _stopFailed ? kExitStopFailed : kExitOk;
     for (auto& [_, p] : _plugins)
         if (p->state != PluginState::Stuck) {
             unloadImage(*p, std::move(p->image));

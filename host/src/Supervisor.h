@@ -2,6 +2,7 @@
 
 #include "CallRunner.h"
 #include "Config.h"
+#include "CrashHistory.h"
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
@@ -68,6 +69,12 @@ private:
                 CallRunner::Job job);
     void onCompleted(std::uint64_t id, CallResult result);
     void onStartCompleted(Plugin& p, const CallResult& r);
+    void noteFailure(Plugin& p, const std::string& error);
+        /// A failed start or a reported failure: restart with backoff, or quarantine after
+        /// restart_burst failures within restart_interval.
+    void quarantine(Plugin& p, const std::string& why);
+    void releaseQuarantine(Plugin& p, const std::string& why);
+    void openCrashHistory();
     bool needsReload(const Plugin& p) const;
     void setState(Plugin& p, PluginState state, std::string reason = {});
     void resolveDependencies(Plugin& p);
@@ -99,6 +106,7 @@ private:
     Notifier _notifier;
     std::optional<PluginDirectory> _dir;
     std::unique_ptr<DirectoryWatcher> _watcher;
+    std::unique_ptr<CrashHistory> _crashHistory;
     std::unique_ptr<DirectoryWatcher> _configDirWatcher;   // the main file's directory
     std::unique_ptr<DirectoryWatcher> _dropinWatcher;      // <main file>.d/
     Clock::time_point _configDue = Clock::time_point::max();  // debounced reload after file edits

@@ -167,6 +167,16 @@ void Supervisor::fileReady(const std::string& fileName) {
             return;
         }
         std::string sha = file.sha256;
+        if (_crashHistory && _config->host.crashQuarantine > 0) {
+            int crashes = _crashHistory->crashes(*name, sha);
+            if (crashes >= _config->host.crashQuarantine) {
+                Plugin& p = record(*name);
+                if (p.state != PluginState::Quarantined)
+                    quarantine(p, "crashed hostd in " + std::to_string(crashes) + " runs in a row (crash_quarantine = " +
+                                      std::to_string(_config->host.crashQuarantine) + "); not loaded");
+                return;
+            }
+        }
         try {
             image = PluginImage::open(std::move(file));
         } catch (const LoadError&) {
@@ -212,6 +222,8 @@ void Supervisor::fileReady(const std::string& fileName) {
     }
     unloadImage(p, std::move(p.image));
     p.image = std::move(image);
+    p.crashLabel = p.name + "@" + p.image->sha256();
+    p.failures.clear();  // new content: a clean slate for restarts and quarantine
     p.since = Clock::now();
     resolveDependencies(p);
     setState(p, PluginState::Loaded);

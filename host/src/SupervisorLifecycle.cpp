@@ -2,6 +2,7 @@
 // and what their results change.
 #include "Supervisor.h"
 
+#include "CrashGuard.h"
 #include "Log.h"
 #include "SupervisorInternal.h"
 
@@ -163,10 +164,15 @@ void Supervisor::applyAfterStop(Plugin& p) {
     case AfterStop::Replace:
         p.previous = std::move(p.image);
         p.image = std::move(p.candidate);
+        p.crashLabel = p.name + "@" + p.image->sha256();
         p.since = Clock::now();
         resolveDependencies(p);
         setState(p, PluginState::Loaded);
         rebuildGraph();
+        return;
+    case AfterStop::Fail:
+        setState(p, PluginState::Failed, p.reason);
+        noteFailure(p, p.reason);
         return;
     case AfterStop::Disable:
         unloadImage(p, std::move(p.image));
@@ -229,7 +235,8 @@ void Supervisor::submitStart(Plugin& p) {
     const hostd_type_descriptor* d = &p.image->descriptor();
     const hostd_type_context* ctx = &p.context;
     HOSTD_LOG(Debug, p.name, "starting", {"file", p.path});
-    submit(p, PluginState::Starting, "start", Clock::now() + timeout(p, "start"), [d, ctx, config] {
+    submit(p, PluginState::Starting, "start", Clock::now() + timeout(p, "start"), [d, ctx, config, label = p.crashLabel] {
+        CrashGuard::CallScope scope(label.c_str(), "start");
         return invoke([&](hostd_type_message* m) { return d->start(d->instance, ctx, config->get(), m); });
     });
 }
@@ -243,7 +250,8 @@ void Supervisor::submitReload(Plugin& p) {
     auto config = std::make_shared<CallConfig>(_config, p.name);
     const hostd_type_descriptor* d = &p.image->descriptor();
     const hostd_type_context* ctx = &p.context;
-    submit(p, PluginState::Reloading, "reload", Clock::now() + timeout(p, "reload"), [d, ctx, config] {
+    submit(p, PluginState::Reloading, "reload", Clock::now() + timeout(p, "reload"), [d, ctx, config, label = p.crashLabel] {
+        CrashGuard::CallScope scope(label.c_str(), "reload");
         return invoke([&](hostd_type_message* m) { return d->reload(d->instance, ctx, config->get(), m); });
     });
 }
@@ -254,7 +262,8 @@ void Supervisor::submitStop(Plugin& p) {
     const hostd_type_descriptor* d = &p.image->descriptor();
     const hostd_type_context* ctx = &p.context;
     HOSTD_LOG(Info, p.name, "stopping", {"deadline_ms", ms(millis(deadline - Clock::now()))});
-    submit(p, PluginState::Stopping, "stop", deadline, [d, ctx, deadlineNs] {
+    submit(p, PluginState::Stopping, "stop", deadline, [d, ctx, deadlineNs, label = p.crashLabel] {
+        CrashGuard::CallScope scope(label.c_str(), "stop");
         return invoke([&](hostd_type_message* m) { return d->stop(d->instance, ctx, deadlineNs, m); });
     });
 }
@@ -288,6 +297,7 @@ void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
         p.rejected = p.image->sha256();
         unloadImage(p, std::move(p.image));
         p.image = std::move(p.previous);
+        p.crashLabel = p.name + "@" + p.image->sha256();
         resolveDependencies(p);
         setState(p, PluginState::Loaded);
         rebuildGraph();
@@ -295,6 +305,44 @@ void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
     }
     setState(p, PluginState::Failed, error);
     HOSTD_LOG(Error, p.name, "start failed", {"file", p.path}, {"error", p.reason}, {"duration_ms", took});
+    noteFailure(p, error);
+}
+
+void Supervisor::noteFailure(Plugin& p, const std::string& error) {
+    const PluginSection* s = _config->plugin(p.name);
+    if (s != nullptr && !s->restartOnFailure) return;  // restart = no: stays failed
+    auto now = Clock::now();
+    std::erase_if(p.failures, [&](auto t) { return now - t > _config->host.restartInterval; });
+    p.failures.push_back(now);
+    int n = static_cast<int>(p.failures.size());
+    if (n >= _config->host.restartBurst) {
+        quarantine(p, std::to_string(n) + " failures within " + formatDuration(_config->host.restartInterval) +
+                          "; last: " + error);
+        return;
+    }
+    // 1 s doubling to a 5 min cap, plus up to 10 % jitter so that plugins failing together
+    // (a shared dependency went away) do not retry in lockstep.
+    auto base = std::min<Millis>(Millis(1000LL << std::min(n - 1, 20)), std::chrono::minutes(5));
+    auto jitter = Millis(static_cast<long long>(base.count() * (std::rand() % 100) / 1000));
+    p.retryAt = now + base + jitter;
+    HOSTD_LOG(Warning, p.name, "will restart after backoff", {"backoff_ms", std::to_string((base + jitter).count())},
+              {"failures", std::to_string(n)}, {"restart_burst", std::to_string(_config->host.restartBurst)});
+}
+
+void Supervisor::quarantine(Plugin& p, const std::string& why) {
+    p.retryAt = Clock::time_point::max();
+    p.quarantinedSince = Clock::now();
+    setState(p, PluginState::Quarantined, why);
+    HOSTD_LOG(Error, p.name, "quarantined: not started again until its file or configuration section changes, or an "
+              "operator restarts it", {"reason", why}, {"file", p.path});
+}
+
+void Supervisor::releaseQuarantine(Plugin& p, const std::string& why) {
+    HOSTD_LOG(Notice, p.name, "quarantine lifted", {"reason", why});
+    p.failures.clear();
+    if (_crashHistory) _crashHistory->forget(p.name);
+    setState(p, p.image ? PluginState::Loaded : PluginState::Invalid, "");
+    if (!p.image) fileReady(p.name + ".so");
 }
 
 void Supervisor::onCompleted(std::uint64_t id, CallResult r) {

@@ -1,0 +1,181 @@
+#include "CrashGuard.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+namespace hostd::CrashGuard {
+
+namespace {
+
+constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+constexpr std::size_t kMaxImages = 4096;
+constexpr std::size_t kNameMax = 208;
+
+struct ImageSlot {
+    std::atomic<std::uintptr_t> begin{0};  // 0: free. Written last, so a reader never sees a half slot.
+    std::uintptr_t end = 0;
+    char name[kNameMax] = {};
+};
+
+ImageSlot gImages[kMaxImages];
+char gBreadcrumbPath[4096] = {};
+std::atomic<bool> gWritten{false};
+thread_local const char* tPlugin = nullptr;
+thread_local const char* tCallback = nullptr;
+
+void append(char*& out, const char* end, const char* text) {
+    while (*text != '\0' && out < end) *out++ = *text++;
+}
+
+/// The plugin whose image contains pc, or nullptr.
+const char* owner(std::uintptr_t pc) {
+    for (auto& slot : gImages) {
+        std::uintptr_t b = slot.begin.load(std::memory_order_acquire);
+        if (b != 0 && pc >= b && pc < slot.end) return slot.name;
+    }
+    return nullptr;
+}
+
+void writeBreadcrumb(const char* plugin, const char* callback, const char* what) {
+    if (gBreadcrumbPath[0] == '\0' || gWritten.exchange(true)) return;
+    char line[512];
+    char* out = line;
+    const char* end = line + sizeof line - 1;
+    append(out, end, plugin != nullptr ? plugin : "-");
+    append(out, end, " ");
+    append(out, end, what);
+    append(out, end, " ");
+    append(out, end, callback != nullptr ? callback : "own-thread");
+    append(out, end, "\n");
+    int fd = ::open(gBreadcrumbPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) return;
+    [[maybe_unused]] ssize_t n = ::write(fd, line, static_cast<std::size_t>(out - line));
+    ::close(fd);
+}
+
+const char* signalName(int sig) {
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT";
+    }
+    return "signal";
+}
+
+void onFatalSignal(int sig, siginfo_t*, void* context) {
+    const char* plugin = tPlugin;
+    const char* callback = tCallback;
+    if (plugin == nullptr && context != nullptr) {
+#if defined(__x86_64__)
+        auto pc = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+        auto pc = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.pc);
+#else
+        std::uintptr_t pc = 0;
+#endif
+        plugin = owner(pc);
+    }
+    writeBreadcrumb(plugin, callback, signalName(sig));
+    // Default action, then the same signal again: a core dump and the usual exit status.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(sig, &dfl, nullptr);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, sig);
+    ::pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+    ::raise(sig);
+}
+
+void onTerminate() {
+    // A plugin's exception escaping its own thread (or a callback) ends here: the thread is
+    // still the one that threw, so its marker, or else the throw site, names the plugin.
+    // GCC calls terminate before unwinding when an exception leaves a thread's function, so the
+    // throwing frames are still on the stack: the first one inside a plugin image names it.
+    const char* plugin = tPlugin;
+    if (plugin == nullptr) {
+        void* frames[64];
+        int n = ::backtrace(frames, 64);
+        for (int i = 0; i < n && plugin == nullptr; ++i) plugin = owner(reinterpret_cast<std::uintptr_t>(frames[i]));
+    }
+    writeBreadcrumb(plugin, tCallback, "terminate");
+    std::abort();
+}
+
+}  // namespace
+
+void install(const std::string& breadcrumbPath) {
+    std::snprintf(gBreadcrumbPath, sizeof gBreadcrumbPath, "%s", breadcrumbPath.c_str());
+    static AltStack mainThreadStack;
+    void* warm[1];
+    ::backtrace(warm, 1);  // loads libgcc now, not inside the terminate handler
+    struct sigaction sa {};
+    sa.sa_sigaction = &onFatalSignal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : kSignals) ::sigaction(sig, &sa, nullptr);
+    std::set_terminate(&onTerminate);
+}
+
+constexpr std::size_t kAltStackSize = 64 * 1024;
+
+AltStack::AltStack() noexcept {
+    void* mem = ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return;
+    stack_t ss{};
+    ss.ss_sp = mem;
+    ss.ss_size = kAltStackSize;
+    if (::sigaltstack(&ss, nullptr) != 0) {
+        ::munmap(mem, kAltStackSize);
+        return;
+    }
+    _mem = mem;
+}
+
+AltStack::~AltStack() {
+    if (_mem == nullptr) return;
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    ::sigaltstack(&ss, nullptr);  // a signal from here on runs on the thread's own stack
+    ::munmap(_mem, kAltStackSize);
+}
+
+CallScope::CallScope(const char* plugin, const char* callback) noexcept
+    : _previousPlugin(tPlugin), _previousCallback(tCallback) {
+    tPlugin = plugin;
+    tCallback = callback;
+}
+
+CallScope::~CallScope() {
+    tPlugin = _previousPlugin;
+    tCallback = _previousCallback;
+}
+
+void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end) {
+    for (auto& slot : gImages) {
+        if (slot.begin.load(std::memory_order_relaxed) != 0) continue;
+        slot.end = end;
+        std::snprintf(slot.name, sizeof slot.name, "%s", plugin.c_str());
+        slot.begin.store(begin, std::memory_order_release);
+        return;
+    }
+}
+
+void unregisterImage(std::uintptr_t begin) {
+    for (auto& slot : gImages)
+        if (slot.begin.load(std::memory_order_relaxed) == begin) slot.begin.store(0, std::memory_order_release);
+}
+
+}  // namespace hostd::CrashGuard

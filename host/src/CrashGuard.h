@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hostd {
+
+/// Crash attribution (issue: fault containment). A fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+/// SIGABRT) or std::terminate anywhere in the process is attributed to a plugin, written as a
+/// breadcrumb file, and then takes its default course (core dump, exit status by signal).
+/// Attribution: the plugin whose callback the crashing thread is running (marked by CallScope),
+/// else the plugin whose image contains the crashing instruction (its own threads).
+/// Everything the handler touches is preallocated; it only calls async-signal-safe functions.
+namespace CrashGuard {
+
+void install(const std::string& breadcrumbPath);
+    /// Installs the handlers (on an alternate stack) and std::terminate's handler. Call once,
+    /// from the main thread, before plugins are loaded. An empty path disables the breadcrumb.
+
+/// Gives the calling thread its own alternate signal stack for its lifetime, so that a stack
+/// overflow in a plugin callback is still attributed. One per host call thread.
+class AltStack {
+public:
+    AltStack() noexcept;
+    ~AltStack();
+    AltStack(const AltStack&) = delete;
+    AltStack& operator=(const AltStack&) = delete;
+
+private:
+    void* _mem = nullptr;
+};
+
+/// Marks the calling thread as running a plugin callback for its lifetime.
+class CallScope {
+public:
+    CallScope(const char* plugin, const char* callback) noexcept;
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+private:
+    const char* _previousPlugin;
+    const char* _previousCallback;
+};
+
+void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end);
+    /// Records the address range of a plugin's loaded image.
+void unregisterImage(std::uintptr_t begin);
+
+}  // namespace CrashGuard
+
+/// A breadcrumb left by a crashed run: which plugin, which signal, in which callback.
+struct CrashBreadcrumb {
+    std::string plugin;    ///< Empty if the crash was not attributed to a plugin.
+    std::string signal;    ///< "SIGSEGV", ..., or "terminate".
+    std::string callback;  ///< "start", "stop", "reload", or "own thread".
+};
+
+}  // namespace hostd

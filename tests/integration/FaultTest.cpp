@@ -1,0 +1,135 @@
+// Fault containment: deadlines on every call, restart with backoff, quarantine, and crash
+// attribution across restarts. One bad plugin never takes the others down.
+#include "Harness.h"
+
+#include <csignal>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace hostd::test {
+namespace {
+
+using Names = std::vector<std::string>;
+
+class Fault : public HostdTest {
+protected:
+    void SetUp() override {
+        HostdTest::SetUp();
+        for (auto n : {"a", "c"}) install(n);
+        fs::create_directory(stateDir());
+    }
+    std::string stateDir() const { return path("state"); }
+    std::string host(const std::string& extra = "") const { return hostSection("state_dir = " + stateDir() + "\n" + extra); }
+};
+
+TEST_F(Fault, HangInStartIsAbandonedItsDependentsBlockedAndTheRestRuns) {
+    install("b");
+    writeConfig(host() + probeSection("a", "hang = start\nstart_timeout = 200ms") + probeSection("b", "requires = a") +
+                probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    EXPECT_EQ(countLog("plugin=a: call overran its deadline; abandoned, never unloaded call=start deadline=200ms"), 1);
+    EXPECT_EQ(countLog("plugin=b: not started reason=\"blocked by a (stuck)\""), 1);
+    // Still responsive while a's thread hangs.
+    hostd.signal(SIGHUP);
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 4);  // a was never stopped cleanly
+    EXPECT_EQ(names(events("stop")), (Names{"c"}));
+}
+
+TEST_F(Fault, HangInReloadIsAbandonedAndOthersKeepRunning) {
+    writeConfig(host("reload_timeout = 200ms") + probeSection("a", "hang = reload") + probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    writeConfig(host("reload_timeout = 200ms") + probeSection("a", "hang = reload\ncolor = new") + probeSection("c"));
+    ASSERT_TRUE(waitForLog("plugin=a: call overran its deadline; abandoned, never unloaded call=reload deadline=200ms"));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 4);
+    EXPECT_EQ(names(events("stop")), (Names{"c"}));
+}
+
+TEST_F(Fault, FailedStartIsRetriedWithGrowingBackoffThenQuarantined) {
+    install("b");
+    writeConfig(host("restart_burst = 3\nrestart_interval = 1m") + probeSection("a", "fail = start") +
+                probeSection("b", "requires = a") + probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("plugin=a: quarantined", 30s));
+    auto starts = events("start");
+    std::vector<long long> a;
+    for (auto& e : starts)
+        if (e.name == "a") a.push_back(e.ns);
+    ASSERT_EQ(a.size(), 3u);
+    EXPECT_GE(a[1] - a[0], 1'000'000'000LL);  // 1 s
+    EXPECT_LT(a[1] - a[0], 1'900'000'000LL);  // plus at most 10 % jitter, and some slack
+    EXPECT_GE(a[2] - a[1], 2'000'000'000LL);  // doubled
+    EXPECT_EQ(countLog("plugin=a: will restart after backoff"), 2);
+    EXPECT_EQ(countLog("reason=\"3 failures within 1m; last: failed: probe: injected failure in start\""), 1);
+    EXPECT_EQ(countLog("plugin=c: started"), 1);  // untouched throughout
+    // A changed section lifts the quarantine: b, blocked until now, starts after a.
+    writeConfig(host("restart_burst = 3\nrestart_interval = 1m") + probeSection("a") + probeSection("b", "requires = a") +
+                probeSection("c"));
+    ASSERT_TRUE(waitForLog("plugin=a: quarantine lifted reason=\"its configuration section changed\""));
+    ASSERT_TRUE(waitForLog("plugin=b: started"));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
+TEST_F(Fault, RestartNoLeavesAFailedPluginFailed) {
+    writeConfig(host() + probeSection("a", "fail = start\nrestart = no") + probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1 failed=1"));
+    hostd.signal(SIGHUP);
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(countLog("will restart"), 0);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
+TEST_F(Fault, PluginCrashingInStartIsQuarantinedAfterTwoCrashedRuns) {
+    install("b");
+    writeConfig(host() + probeSection("a", "crash = start") + probeSection("b") + probeSection("c"));
+    // Run 1 and 2 crash, as under Restart=always; the exit status is the signal's.
+    for (int run = 1; run <= 2; ++run) {
+        auto& hostd = start();
+        EXPECT_EQ(hostd.waitExit(30s), 128 + SIGSEGV) << "run " << run;
+        EXPECT_TRUE(fs::exists(stateDir() + "/crash.breadcrumb")) << "run " << run;
+    }
+    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (SIGSEGV in start)"), 1);
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (SIGSEGV in start)"), 2);
+    EXPECT_EQ(countLog("plugin=a: quarantined"), 1);
+    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+    EXPECT_FALSE(fs::exists(stateDir() + "/crash.breadcrumb"));  // taken by the run that reported it
+}
+
+TEST_F(Fault, CrashInAPluginsOwnThreadIsAttributedByItsImage) {
+    writeConfig(host() + probeSection("a", "crash = thread") + probeSection("c"));
+    auto& first = start();
+    EXPECT_EQ(first.waitExit(30s), 128 + SIGILL);
+    writeConfig(host() + probeSection("a") + probeSection("c"));
+    auto& second = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2", 15s, 2));  // the first run was ready too, before it crashed
+    EXPECT_EQ(countLog("previous run crashed in plugin a (SIGILL in own-thread)"), 1) << log();
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.waitExit(15s), 0);
+}
+
+TEST_F(Fault, ExceptionEscapingAPluginsOwnThreadIsAttributed) {
+    writeConfig(host() + probeSection("a", "throw = thread") + probeSection("c"));
+    auto& first = start();
+    EXPECT_EQ(first.waitExit(30s), 128 + SIGABRT);
+    writeConfig(host() + probeSection("a") + probeSection("c"));
+    auto& second = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2", 15s, 2));  // the first run was ready too, before it crashed
+    EXPECT_EQ(countLog("previous run crashed in plugin a (terminate in own-thread)"), 1) << log();
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.waitExit(15s), 0);
+}
+
+}  // namespace
+}  // namespace hostd::test
