@@ -21,6 +21,20 @@ protected:
     }
     std::string stateDir() const { return path("state"); }
     std::string host(const std::string& extra = "") const { return hostSection("state_dir = " + stateDir() + "\n" + extra); }
+
+    /// Runs hostd with plugin a set to crash its own thread, expects the process to die by
+    /// `signal`, then runs it again (a fixed) and expects the crash to be reported as `line`.
+    void expectCrashAttributed(const std::string& probeKey, int signal, const std::string& line) {
+        writeConfig(host() + probeSection("a", probeKey) + probeSection("c"));
+        auto& first = start();
+        EXPECT_EQ(first.waitExit(30s), 128 + signal);
+        writeConfig(host() + probeSection("a") + probeSection("c"));
+        auto& second = start();
+        ASSERT_TRUE(waitForLog("hostd: ready running=2", 15s, 2));  // the first run was ready too, before it crashed
+        EXPECT_EQ(countLog(line), 1) << log();
+        second.signal(SIGTERM);
+        EXPECT_EQ(second.waitExit(15s), 0);
+    }
 };
 
 TEST_F(Fault, HangInStartIsAbandonedItsDependentsBlockedAndTheRestRuns) {
@@ -108,27 +122,11 @@ TEST_F(Fault, PluginCrashingInStartIsQuarantinedAfterTwoCrashedRuns) {
 }
 
 TEST_F(Fault, CrashInAPluginsOwnThreadIsAttributedByItsImage) {
-    writeConfig(host() + probeSection("a", "crash = thread") + probeSection("c"));
-    auto& first = start();
-    EXPECT_EQ(first.waitExit(30s), 128 + SIGILL);
-    writeConfig(host() + probeSection("a") + probeSection("c"));
-    auto& second = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=2", 15s, 2));  // the first run was ready too, before it crashed
-    EXPECT_EQ(countLog("previous run crashed in plugin a (SIGILL in own-thread)"), 1) << log();
-    second.signal(SIGTERM);
-    EXPECT_EQ(second.waitExit(15s), 0);
+    expectCrashAttributed("crash = thread", SIGILL, "previous run crashed in plugin a (SIGILL in own-thread)");
 }
 
 TEST_F(Fault, ExceptionEscapingAPluginsOwnThreadIsAttributed) {
-    writeConfig(host() + probeSection("a", "throw = thread") + probeSection("c"));
-    auto& first = start();
-    EXPECT_EQ(first.waitExit(30s), 128 + SIGABRT);
-    writeConfig(host() + probeSection("a") + probeSection("c"));
-    auto& second = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=2", 15s, 2));  // the first run was ready too, before it crashed
-    EXPECT_EQ(countLog("previous run crashed in plugin a (terminate in own-thread)"), 1) << log();
-    second.signal(SIGTERM);
-    EXPECT_EQ(second.waitExit(15s), 0);
+    expectCrashAttributed("throw = thread", SIGABRT, "previous run crashed in plugin a (terminate in own-thread)");
 }
 
 }  // namespace
