@@ -43,6 +43,16 @@ TEST_F(LoadFailure, TruncatedElfFile) {
     expectRefused("trunc", "truncated ELF file (7 bytes)\"");
 }
 
+TEST_F(LoadFailure, WrongArchitectureIsNamed) {
+    install("arm", "probe");
+    // e_machine (offset 18, little-endian) of an aarch64 object: 183.
+    std::fstream f(pluginDir() + "/arm.so", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(18);
+    f.put(static_cast<char>(183)).put('\0');
+    f.close();
+    expectRefused("arm", "wrong architecture (ELF machine 183, this host is 62)\"");
+}
+
 TEST_F(LoadFailure, MissingEntrySymbol) {
     install("noentry", "no_entry");
     expectRefused("noentry", "no symbol hostd_plugin_entry (not a hostd plugin, or built without HOSTD_EXPORT)\"");
