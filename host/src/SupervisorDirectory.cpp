@@ -229,6 +229,20 @@ void Supervisor::fileReady(const std::string& fileName) {
     setState(p, PluginState::Loaded);
     p.afterStop = AfterStop::None;
     rebuildGraph();
+    startIfReady(p);
+}
+
+void Supervisor::startIfReady(Plugin& p) {
+    // Starts a freshly loaded plugin at once if everything it requires already runs, so a scan of
+    // many files starts each one as it loads instead of after the last. Anything else (missing or
+    // pending dependencies, cycles) is decided by schedule() once the batch is done: a plugin
+    // whose dependencies all run cannot be on a cycle.
+    if (_phase == Phase::Draining || p.state != PluginState::Loaded) return;
+    for (const auto& dep : p.dependencies) {
+        Plugin* d = find(dep);
+        if (d == nullptr || (d->state != PluginState::Running && d->state != PluginState::Reloading)) return;
+    }
+    submitStart(p);
 }
 
 void Supervisor::fileGone(const std::string& fileName) {

@@ -50,7 +50,13 @@ std::string detail::describeFailure(const CallResult& r) {
     return r.message.empty() ? code : code + ": " + r.message;
 }
 
-void Supervisor::rebuildGraph() {
+void Supervisor::rebuildGraph() { _graphDirty = true; }
+
+void Supervisor::refreshGraph() {
+    // Rebuilt at most once per batch of changes: a scan of n files would otherwise rebuild
+    // (and search for cycles) n times.
+    if (!_graphDirty) return;
+    _graphDirty = false;
     _graph = DependencyGraph();
     for (const auto& [name, p] : _plugins)
         if (p->image) _graph.set(name, p->dependencies);
@@ -100,6 +106,7 @@ bool Supervisor::evaluateWaiting(Plugin& p) {
 }
 
 void Supervisor::schedule() {
+    refreshGraph();
     if (_phase == Phase::Draining) {
         scheduleDrain();
         return;
@@ -121,6 +128,7 @@ void Supervisor::schedule() {
 
 void Supervisor::requestStop(Plugin& p, AfterStop action) {
     // Remove and Replace win over the milder actions a plugin may already have pending.
+    refreshGraph();
     if (p.afterStop == AfterStop::None || p.afterStop == AfterStop::Restart || action == AfterStop::Remove ||
         action == AfterStop::Replace)
         p.afterStop = action;
