@@ -1,0 +1,120 @@
+// The floor for bench/hotload_bench: the least a plugin host can do to start a plugin, so that
+// hostd's figures can be read as a ratio. No trust checks, no private copy, no hashing, no
+// threads, no logging, no state: dlopen the file where it lies and call its start on the
+// calling thread, with a services table that only answers config_get (the events key).
+//
+//   hotload_floor watch DIR EVENTS   raw inotify on DIR; each NAME.so renamed in or written and
+//                                    closed is loaded and started at once; runs until killed.
+//                                    Prints "floor: ready" once the watch is armed.
+//   hotload_floor cold DIR EVENTS    loads and starts every NAME.so in DIR, then exits.
+#include <hostd/plugin.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <string>
+#include <string_view>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+hostd_type_config_entry gEntry;  // events = EVENTS, the only key the fixtures read
+hostd_type_config gConfig{&gEntry, 1};
+
+void noLog(const hostd_type_context*, hostd_type_log_level, const char*, size_t) {}
+int notStopping(const hostd_type_context*) { return 0; }
+
+hostd_type_result configGet(const hostd_type_config* config, const char* key, size_t keyLen, hostd_type_str* out) {
+    for (size_t i = 0; i < config->count; ++i) {
+        const auto& e = config->entries[i];
+        if (e.key.len == keyLen && std::memcmp(e.key.ptr, key, keyLen) == 0) {
+            *out = e.value;
+            return HOSTD_OK;
+        }
+    }
+    return HOSTD_ERR_NOT_FOUND;
+}
+
+const hostd_type_services gServices{sizeof(hostd_type_services), 0, noLog, notStopping, configGet};
+
+/// A plugin stem for NAME.so, or empty for anything else (the bench writes nothing else here).
+std::string stem(std::string_view file) {
+    if (file.size() <= 3 || !file.ends_with(".so") || file.front() == '.') return {};
+    return std::string(file.substr(0, file.size() - 3));
+}
+
+/// Loads DIR/FILE and calls its start. Contexts and handles live until the process exits:
+/// the plugins stay running, as under hostd.
+void loadAndStart(const std::string& dir, const std::string& file) {
+    std::string name = stem(file);
+    if (name.empty()) return;
+    void* handle = ::dlopen((dir + "/" + file).c_str(), RTLD_NOW | RTLD_LOCAL);
+    auto entry = handle ? reinterpret_cast<hostd_type_entry_fn>(::dlsym(handle, HOSTD_ENTRY_SYMBOL)) : nullptr;
+    const hostd_type_descriptor* d = entry ? entry() : nullptr;
+    if (d == nullptr) {
+        std::fprintf(stderr, "floor: cannot load %s: %s\n", file.c_str(), handle ? "no descriptor" : ::dlerror());
+        return;
+    }
+    auto* ctx = new hostd_type_context{sizeof(hostd_type_context), 0, {nullptr, 0}, &gServices, nullptr};
+    auto* keep = new std::string(std::move(name));
+    ctx->instance_name = {keep->c_str(), keep->size()};
+    char buf[256] = "";
+    hostd_type_message message{buf, sizeof buf};
+    if (d->start(d->instance, ctx, &gConfig, &message) != HOSTD_OK) std::fprintf(stderr, "floor: %s: start failed\n", file.c_str());
+}
+
+int watch(const std::string& dir) {
+    int fd = ::inotify_init1(IN_CLOEXEC);
+    if (fd < 0 || ::inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        std::perror("floor: inotify");
+        return 1;
+    }
+    std::printf("floor: ready\n");
+    std::fflush(stdout);
+    alignas(inotify_event) char buf[64 * (sizeof(inotify_event) + NAME_MAX + 1)];
+    for (;;) {  // blocking reads: the floor sleeps in the kernel exactly like an idle host
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) continue;
+        for (char* p = buf; p < buf + n;) {
+            auto* ev = reinterpret_cast<inotify_event*>(p);
+            p += sizeof(inotify_event) + ev->len;
+            if (ev->len > 0) loadAndStart(dir, ev->name);
+        }
+    }
+}
+
+int cold(const std::string& dir) {
+    std::vector<std::string> files;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        std::perror("floor: opendir");
+        return 1;
+    }
+    while (dirent* e = ::readdir(d))
+        if (!stem(e->d_name).empty()) files.emplace_back(e->d_name);
+    ::closedir(d);
+    std::sort(files.begin(), files.end());  // hostd starts in name order too
+    for (const auto& f : files) loadAndStart(dir, f);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: %s watch|cold DIR EVENTS\n", argv[0]);
+        return 2;
+    }
+    static std::string events = argv[3];
+    gEntry = {{"events", 6}, {events.c_str(), events.size()}};
+    std::string mode = argv[1], dir = argv[2];
+    if (mode == "watch") return watch(dir);
+    if (mode == "cold") return cold(dir);
+    std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
+    return 2;
+}
