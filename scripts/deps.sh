@@ -7,6 +7,9 @@ packages=(
   g++ cmake ninja-build pkg-config
   libpoco-dev libcap-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  abigail-tools   # abidiff for the SDK's ABI test (skipped without it)
+  dpkg-dev        # dpkg-deb and dpkg-shlibdeps: the .deb (cpack -G DEB) and its test
+  systemd         # systemd-analyze verify/security on etc/hostd.service (skipped without it)
 )
 
 missing=()

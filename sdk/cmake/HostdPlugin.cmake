@@ -4,13 +4,28 @@
 # (DESIGN.md section 3): hidden visibility so only the entry symbol is exported,
 # -fno-gnu-unique so the image can really be unloaded, -z defs so a missing symbol fails
 # the build instead of the load, -z now so a missing symbol fails at load instead of at
-# the first call, and a version script exporting only hostd_plugin_entry.
+# the first call, --exclude-libs,ALL so static libraries linked in export nothing, and a
+# version script exporting only hostd_plugin_entry.
 #
 # NO_PLUGIN_FLAGS exists only to build test fixtures that break these rules on purpose.
+#
+# The same file serves this source tree and the installed package (find_package(hostd)):
+# the version script lies next to it in both.
 include_guard(GLOBAL)
 
-set(HOSTD_PLUGIN_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/../hostd-plugin.map"
+# The flags in one place: hostd_add_plugin applies them, sdk/CMakeLists.txt writes them into
+# hostd-sdk.pc. Cached (internal) so that every directory sees them, whichever directory ran
+# find_package(hostd) first (include_guard skips this file the second time).
+set(HOSTD_PLUGIN_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/hostd-plugin.map"
     CACHE INTERNAL "hostd plugin version script")
+set(HOSTD_PLUGIN_COMPILE_OPTIONS -fPIC -fvisibility=hidden -fno-gnu-unique
+    CACHE INTERNAL "hostd plugin compile options (C and C++)")
+set(HOSTD_PLUGIN_CXX_COMPILE_OPTIONS -fvisibility-inlines-hidden
+    CACHE INTERNAL "hostd plugin compile options (C++ only)")
+set(HOSTD_PLUGIN_LINK_OPTIONS
+    "LINKER:-z,defs" "LINKER:-z,now" "LINKER:--exclude-libs,ALL"
+    "LINKER:--version-script=${HOSTD_PLUGIN_VERSION_SCRIPT}"
+    CACHE INTERNAL "hostd plugin link options")
 
 function(hostd_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "NO_PLUGIN_FLAGS" "OUTPUT_DIR" "")
@@ -18,6 +33,7 @@ function(hostd_add_plugin name)
     message(FATAL_ERROR "hostd_add_plugin(${name}): no sources given")
   endif()
   add_library(${name} MODULE ${arg_UNPARSED_ARGUMENTS})
+  # Visibility and PIC as properties too, so CMake never adds an opposite flag.
   set_target_properties(${name} PROPERTIES
     PREFIX ""
     OUTPUT_NAME ${name}
@@ -32,10 +48,10 @@ function(hostd_add_plugin name)
     target_link_libraries(${name} PRIVATE hostd::sdk)
   endif()
   if(NOT arg_NO_PLUGIN_FLAGS)
-    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
-    target_link_options(${name} PRIVATE
-      "LINKER:-z,defs" "LINKER:-z,now" "LINKER:--exclude-libs,ALL"
-      "LINKER:--version-script=${HOSTD_PLUGIN_VERSION_SCRIPT}")
+    target_compile_options(${name} PRIVATE
+      ${HOSTD_PLUGIN_COMPILE_OPTIONS}
+      $<$<COMPILE_LANGUAGE:CXX>:${HOSTD_PLUGIN_CXX_COMPILE_OPTIONS}>)
+    target_link_options(${name} PRIVATE ${HOSTD_PLUGIN_LINK_OPTIONS})
     set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${HOSTD_PLUGIN_VERSION_SCRIPT})
   endif()
 endfunction()

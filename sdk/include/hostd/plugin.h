@@ -28,6 +28,9 @@
  *   naming both versions in its log.
  * - The first three fields of hostd_type_descriptor (abi_major, abi_minor, size)
  *   never move, in any major, so any host can read any plugin's version.
+ * - Enforced by tests: sdk/abi/ keeps the layout of every released minor (sizes,
+ *   offsets, services order, enum values) and a copy of the 1.0 header; a plugin
+ *   built against that copy must run in every later host of major 1.
  *
  * LIFECYCLE AND THREADING
  * - hostd_plugin_entry is called once per load, on a host thread, and must not
@@ -47,6 +50,14 @@
  *   atexit handlers: the image is unmapped right after.
  * - Never call exit(), never change the signal mask of host threads, never let a
  *   C++ exception cross this boundary (hostd/plugin.hpp does this for you).
+ *
+ * SEE ALSO
+ * - docs/writing-plugins.md (installed as share/doc/hostd-sdk/): the guide, with
+ *   building (CMake: find_package(hostd) and hostd_add_plugin; or pkg-config
+ *   hostd-sdk), testing and packaging.
+ * - hostd-plugin-check FILE.so: checks a built plugin against these rules
+ *   (exported symbols, unloadability, start/reload/stop, threads and descriptors
+ *   left behind) before it ships.
  */
 #ifndef HOSTD_PLUGIN_H
 #define HOSTD_PLUGIN_H

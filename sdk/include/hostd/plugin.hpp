@@ -11,6 +11,14 @@
 // One object of the class lives from just before start until just after stop.
 // Every exception thrown by a callback is caught here and returned to the host
 // as a result code plus the exception's message; nothing throws across the C ABI.
+//
+// The message is what(). Throw hostd::Error to choose the result code too. Note that
+// Poco::Exception::what() is only the class name ("I/O error"); its details are in
+// displayText(): catch it and rethrow hostd::Error with displayText(), or wrap the call in
+// hostd::withPocoErrors from <hostd/poco.hpp>.
+//
+// The rules a plugin follows (threads, deadlines, unloading) are in hostd/plugin.h and in
+// docs/writing-plugins.md; hostd-plugin-check tests a built plugin against them.
 #ifndef HOSTD_PLUGIN_HPP
 #define HOSTD_PLUGIN_HPP
 

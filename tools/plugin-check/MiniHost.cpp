@@ -1,0 +1,55 @@
+#include "MiniHost.h"
+
+#include <cstring>
+
+namespace hostd::check {
+
+namespace {
+
+std::string levelName(hostd_type_log_level level) {
+    switch (level) {
+    case HOSTD_LOG_ERROR: return "error";
+    case HOSTD_LOG_WARNING: return "warning";
+    case HOSTD_LOG_NOTICE: return "notice";
+    case HOSTD_LOG_INFO: return "info";
+    case HOSTD_LOG_DEBUG: return "debug";
+    }
+    return "level " + std::to_string(static_cast<int>(level));  // a level newer than this tool
+}
+
+hostd_type_str slice(const std::string& s) noexcept { return {s.c_str(), s.size()}; }
+
+}  // namespace
+
+MiniHost::MiniHost(const std::string& name, const std::vector<std::pair<std::string, std::string>>& config,
+                   ChildChannel& channel)
+    : _channel(channel) {
+    for (const auto& [key, value] : config) _entries.push_back({slice(key), slice(value)});
+    _config = {_entries.data(), _entries.size()};
+    _services = {sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet};
+    _context = {sizeof(hostd_type_context), 0, slice(name), &_services, this};
+}
+
+void MiniHost::cbLog(const hostd_type_context* ctx, hostd_type_log_level level, const char* msg, size_t len) {
+    if (ctx == nullptr || msg == nullptr) return;
+    static_cast<MiniHost*>(ctx->host_data)->_channel.log(levelName(level), std::string_view(msg, len));
+}
+
+int MiniHost::cbIsStopping(const hostd_type_context* ctx) {
+    return ctx != nullptr && static_cast<const MiniHost*>(ctx->host_data)->_stopping.load() ? 1 : 0;
+}
+
+hostd_type_result MiniHost::cbConfigGet(const hostd_type_config* config, const char* key, size_t keyLen,
+                                        hostd_type_str* out) {
+    if (config == nullptr || key == nullptr || out == nullptr) return HOSTD_ERR_NOT_FOUND;
+    for (size_t i = 0; i < config->count; ++i) {
+        const hostd_type_config_entry& e = config->entries[i];
+        if (e.key.len == keyLen && std::memcmp(e.key.ptr, key, keyLen) == 0) {
+            *out = e.value;
+            return HOSTD_OK;
+        }
+    }
+    return HOSTD_ERR_NOT_FOUND;
+}
+
+}  // namespace hostd::check
