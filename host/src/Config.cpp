@@ -1,5 +1,8 @@
 #include "Config.h"
 
+#include "Privileges.h"
+#include "Rlimits.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -182,6 +185,23 @@ public:
                 integer(v, key, 0, 1000, h.crashQuarantine);
             } else if (key == "state_dir") {
                 absolutePath(v, key, h.stateDir);
+            } else if (key == "pidfile") {
+                if (v.value.empty())
+                    h.pidfile.clear();  // none
+                else
+                    absolutePath(v, key, h.pidfile);
+            } else if (key == "user" || key == "group") {
+                if (auto bad = checkAccountName(key, v.value); !bad.empty())
+                    error(v.origin, bad);
+                else
+                    (key == "user" ? h.user : h.group) = v.value;
+            } else if (key == "capabilities") {
+                if (auto bad = parseCapabilities(v.value, h.capabilities); !bad.empty()) error(v.origin, bad);
+            } else if (key == "rlimit_nofile" || key == "rlimit_core" || key == "rlimit_fsize") {
+                if (auto bad = checkLimit(key, v.value); !bad.empty())
+                    error(v.origin, bad);
+                else
+                    (key == "rlimit_nofile" ? h.rlimitNofile : key == "rlimit_core" ? h.rlimitCore : h.rlimitFsize) = v.value;
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
@@ -304,7 +324,14 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"restart_burst", std::to_string(h.restartBurst)},
             {"restart_interval", formatDuration(h.restartInterval)},
             {"crash_quarantine", std::to_string(h.crashQuarantine)},
-            {"state_dir", h.stateDir}};
+            {"state_dir", h.stateDir},
+            {"pidfile", h.pidfile},
+            {"user", h.user},
+            {"group", h.group},
+            {"capabilities", joinCapabilities(h.capabilities)},
+            {"rlimit_nofile", h.rlimitNofile},
+            {"rlimit_core", h.rlimitCore},
+            {"rlimit_fsize", h.rlimitFsize}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {

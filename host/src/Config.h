@@ -66,6 +66,13 @@ struct HostSettings {
     Millis restartInterval = std::chrono::minutes(5);
     int crashQuarantine = 2;
     std::string stateDir = "/var/lib/hostd";
+    std::string pidfile;                    ///< Empty: no pidfile (--pidfile overrides).
+    std::string user;                       ///< Empty: keep the starting user (Privileges.h).
+    std::string group;                      ///< Empty: the user's primary group.
+    std::vector<std::string> capabilities;  ///< Kept (as cap_to_name spells them); every other is dropped.
+    std::string rlimitNofile = "hard";      ///< rlimit_* values as written, validated (Rlimits.h).
+    std::string rlimitCore;
+    std::string rlimitFsize;
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);

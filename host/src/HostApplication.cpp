@@ -1,9 +1,13 @@
 #include "HostApplication.h"
 
-#include "Config.h"
 #include "ConfigCheck.h"
+#include "Daemon.h"
 #include "ExitCode.h"
 #include "Log.h"
+#include "Notifier.h"
+#include "Privileges.h"
+#include "Rlimits.h"
+#include "StartupError.h"
 #include "Supervisor.h"
 
 #include <hostd/plugin.h>
@@ -12,6 +16,7 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <filesystem>
 #include <iostream>
 
 #ifndef HOSTD_VERSION
@@ -21,12 +26,38 @@
 namespace hostd {
 
 using Poco::Util::Option;
-using Poco::Util::OptionCallback;
+
+namespace {
+
+/// Clears the readiness hook when the report it points to goes away.
+struct ReadinessHookScope {
+    explicit ReadinessHookScope(StartupReport& report) {
+        Notifier::setReadinessHook([&report] { report.ready(); });
+    }
+    ~ReadinessHookScope() { Notifier::setReadinessHook({}); }
+    ReadinessHookScope(const ReadinessHookScope&) = delete;
+    ReadinessHookScope& operator=(const ReadinessHookScope&) = delete;
+};
+
+std::string absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
+
+}  // namespace
 
 HostApplication::HostApplication() { setUnixOptions(true); }
 
+int HostApplication::run(int argc, char** argv) {
+    try {
+        init(argc, argv);
+    } catch (const Poco::Exception& e) {
+        std::cerr << "hostd: " << e.displayText() << " (see --help)\n";
+        return kExitUsage;
+    }
+    return Application::run();
+}
+
 void HostApplication::defineOptions(Poco::Util::OptionSet& options) {
-    ServerApplication::defineOptions(options);
+    // Not ServerApplication::defineOptions: its --daemon and --pidfile are replaced (see run()).
+    Application::defineOptions(options);
     options.addOption(Option("config", "c", "configuration file (default /etc/hostd.conf)")
                           .required(false).repeatable(false).argument("FILE"));
     options.addOption(Option("plugin-dir", "p", "plugin directory, overrides plugin_dir of the configuration")
@@ -35,6 +66,11 @@ void HostApplication::defineOptions(Poco::Util::OptionSet& options) {
                           .required(false).repeatable(false));
     options.addOption(Option("verbose", "v", "with --check-config: print every value and where it came from")
                           .required(false).repeatable(false));
+    options.addOption(Option("daemon", "d", "run in the background; exit 0 once the plugins started, or print why "
+                                            "the start failed and exit with its code")
+                          .required(false).repeatable(false));
+    options.addOption(Option("pidfile", "", "write the pid to FILE and lock it; overrides pidfile of the configuration")
+                          .required(false).repeatable(false).argument("FILE"));
     options.addOption(Option("help", "h", "print this help and exit").required(false).repeatable(false));
     options.addOption(Option("version", "V", "print the version and exit").required(false).repeatable(false));
 }
@@ -50,6 +86,15 @@ void HostApplication::handleOption(const std::string& name, const std::string& v
             _usageError = true;
         }
         _pluginDir = value;
+    } else if (name == "pidfile") {
+        if (value.empty()) {
+            std::cerr << "hostd: --pidfile needs a file name\n";
+            _usageError = true;
+        } else {
+            _pidfilePath = absolute(value);
+        }
+    } else if (name == "daemon") {
+        _daemon = true;
     } else if (name == "check-config") {
         _checkConfig = true;
     } else if (name == "verbose") {
@@ -71,12 +116,13 @@ void HostApplication::printHelp() {
     help.setHeader("Loads the plugins of a directory, starts them in dependency order, and drains them in "
                    "reverse order on SIGTERM. SIGHUP reloads the configuration.");
     help.setFooter("Exit codes: 0 clean drain; 3 a plugin's stop failed; 4 a stop overran its deadline; "
-                   "5 second signal during the drain; 64 bad usage; 78 configuration error.");
+                   "5 second signal during the drain; 64 bad usage; 70 internal error (or the daemon died before "
+                   "it was ready); 71 a system resource could not be set up (pidfile held, privileges, limits); "
+                   "78 configuration error.");
     help.format(std::cout);
 }
 
-int HostApplication::main(const std::vector<std::string>& args) {
-    _mainEntered = true;
+std::optional<int> HostApplication::answerWithoutStarting(const std::vector<std::string>& args) {
     if (_helpRequested) {
         printHelp();
         return kExitOk;
@@ -90,11 +136,15 @@ int HostApplication::main(const std::vector<std::string>& args) {
         std::cerr << "hostd: unexpected argument '" << args.front() << "' (see --help)\n";
         return kExitUsage;
     }
+    return std::nullopt;
+}
 
+int HostApplication::main(const std::vector<std::string>& args) {
+    if (auto code = answerWithoutStarting(args)) return *code;
     ConfigSource source{_configPath, _configExplicit, _pluginDir};
     if (_checkConfig) return checkConfig(source, _verbose, std::cout);
 
-    ConfigLoad load = loadConfig(_configPath, _configExplicit);
+    ConfigLoad load = loadConfig(source.path, source.required);
     for (const auto& issue : load.issues) std::cerr << issue.str() << "\n";
     if (!load.ok()) {
         std::cerr << "hostd: configuration invalid (" << load.issues.size() << " error(s)); nothing started\n";
@@ -102,19 +152,51 @@ int HostApplication::main(const std::vector<std::string>& args) {
     }
     if (auto level = parseLevel(load.config->host.logLevel)) Log::setLevel(*level);
 
+    StartupReport report;
+    if (_daemon) {
+        source.path = absolute(source.path);  // read again on SIGHUP, by a daemon that runs in /
+        Daemon daemon = Daemon::detach();
+        if (daemon.isInvoker()) return daemon.invokerExitCode();
+        report = daemon.takeReport();
+    }
+    if (int code = prepareProcess(*load.config, report); code != kExitOk) return code;
+    int code = supervise(load.config, source, report);
+    _pidFile.reset();
+    return code;
+}
+
+int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport& report) {
+    try {
+        // The pidfile first: a second instance must be refused before it changes anything.
+        std::string pidfile = _pidfilePath.value_or(config.host.pidfile);
+        if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile);
+        applyLimits(config);  // while raising a hard limit is still allowed
+        dropPrivileges(config);
+    } catch (const StartupError& e) {
+        HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});
+        return report.failed(e.exitCode(), e.what());
+    }
+    logIdentity();
+    HOSTD_LOG(Info, "", "resource limits", {"limits", describeLimits()});
+    return kExitOk;
+}
+
+int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, StartupReport& report) {
+    ReadinessHookScope readiness(report);
     int code = kExitOk;
     bool abandoned = false;
     try {
-        Supervisor supervisor(load.config, source);
+        Supervisor supervisor(std::move(config), std::move(source));
         code = supervisor.run();
         abandoned = supervisor.hasAbandonedCalls();
     } catch (const std::system_error& e) {
         HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
-        return kExitOsError;
+        return report.failed(kExitOsError, std::string("fatal system error: ") + e.what());
     }
     if (abandoned) {
         // A plugin call is still running on an abandoned thread: running static destructors
         // or unmapping its image under it would crash. Leave without either.
+        _pidFile.reset();
         std::cerr.flush();
         std::_Exit(code);
     }

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <utility>
 
 namespace hostd {
 
@@ -33,8 +36,14 @@ hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, 
     return HOSTD_ERR_NOT_FOUND;
 }
 
+void cbReportFailure(const hostd_type_context* ctx, const char* msg, size_t len) {
+    if (ctx == nullptr) return;
+    FailureInbox::instance().post(std::string(ctx->instance_name.ptr, ctx->instance_name.len),
+                                  msg != nullptr ? std::string(msg, len) : std::string());
+}
+
 const hostd_type_services kServices = {
-    sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet,
+    sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure,
 };
 
 }  // namespace
@@ -102,6 +111,30 @@ CallConfig::CallConfig(ConfigPtr snapshot, const std::string& plugin) : _snapsho
     }
     _config.entries = _entries.data();
     _config.count = _entries.size();
+}
+
+FailureInbox::FailureInbox() : _event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+FailureInbox& FailureInbox::instance() {
+    static FailureInbox inbox;
+    return inbox;
+}
+
+void FailureInbox::post(std::string plugin, std::string message) {
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (_reports.size() >= 1024) return;  // a plugin reporting in a loop must not exhaust memory
+        _reports.emplace_back(std::move(plugin), std::move(message));
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(_event.get(), &one, sizeof one);
+}
+
+std::vector<std::pair<std::string, std::string>> FailureInbox::take() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] ssize_t n = ::read(_event.get(), &count, sizeof count);
+    std::lock_guard<std::mutex> lock(_mutex);
+    return std::exchange(_reports, {});
 }
 
 const hostd_type_services* hostServices() { return &kServices; }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,7 @@ struct Plugin {
     std::vector<Clock::time_point> failures;   ///< Recent failures, within restart_interval.
     Clock::time_point retryAt = Clock::time_point::max();  ///< Backoff: when a failed plugin starts again.
     Clock::time_point quarantinedSince{};
+    std::string reportedFailure;               ///< What it reported (hostd_cb_report_failure), for AfterStop::Fail.
     Clock::time_point since = Clock::now();    ///< When the current image was loaded.
 
     hostd_type_context context{};              ///< Passed to every callback; stable address.
@@ -109,6 +111,24 @@ private:
     ConfigPtr _snapshot;  // owns the strings the entries point into
     std::vector<hostd_type_config_entry> _entries;
     hostd_type_config _config{};
+};
+
+/// Failures that plugins report (hostd_cb_report_failure) from their own threads, handed to the
+/// main loop through an eventfd.
+class FailureInbox {
+public:
+    static FailureInbox& instance();
+    int fd() const noexcept { return _event.get(); }
+    void post(std::string plugin, std::string message);
+        /// Thread-safe; never blocks on the main loop.
+    std::vector<std::pair<std::string, std::string>> take();
+        /// (plugin, message) pairs in arrival order. Main loop only.
+
+private:
+    FailureInbox();
+    UniqueFd _event;
+    std::mutex _mutex;
+    std::vector<std::pair<std::string, std::string>> _reports;
 };
 
 /// The host services table given to every plugin.

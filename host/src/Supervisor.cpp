@@ -31,6 +31,22 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::mov
     _loop.add(_calls.fd(), [this] {
         for (auto& [id, result] : _calls.takeCompleted()) onCompleted(id, std::move(result));
     });
+    _loop.add(FailureInbox::instance().fd(), [this] {
+        for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
+    });
+}
+
+void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {
+    Plugin* p = find(name);
+    if (p == nullptr || _phase == Phase::Draining) return;
+    if (p->state != PluginState::Running && p->state != PluginState::Reloading) {
+        HOSTD_LOG(Debug, name, "failure report ignored: the plugin is not running", {"error", message});
+        return;
+    }
+    HOSTD_LOG(Error, name, "plugin reported a failure; restarting it", {"error", message});
+    p->reportedFailure = "reported failure: " + message;
+    requestStop(*p, AfterStop::Fail);
+    schedule();
 }
 
 Supervisor::~Supervisor() = default;

@@ -44,6 +44,7 @@ private:
 
     // Supervisor.cpp
     void onSignal(int signal);
+    void onReportedFailure(const std::string& plugin, const std::string& message);
     void beginDrain(std::string_view why);
     void scheduleDrain();
     void checkDeadlines();

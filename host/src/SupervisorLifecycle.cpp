@@ -179,8 +179,8 @@ void Supervisor::applyAfterStop(Plugin& p) {
         rebuildGraph();
         return;
     case AfterStop::Fail:
-        setState(p, PluginState::Failed, p.reason);
-        noteFailure(p, p.reason);
+        setState(p, PluginState::Failed, p.reportedFailure);
+        noteFailure(p, p.reportedFailure);
         return;
     case AfterStop::Disable:
         unloadImage(p, std::move(p.image));

@@ -7,17 +7,14 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
-    // Before any thread exists (DESIGN.md section 1): every later thread, Poco's and the
-    // plugins', inherits the mask, and the Supervisor consumes the signals from a signalfd.
+    // Before any thread exists (DESIGN.md sections 1 and 5): every later thread, Poco's and
+    // the plugins', inherits the mask, and the Supervisor consumes the signals from a
+    // signalfd. The same holds for what HostApplication does before the plugins load:
+    // --daemon forks, and privileges are dropped, while this is still the only thread.
     hostd::blockHostSignals();
     try {
         hostd::HostApplication app;
-        int code = app.run(argc, argv);
-        // Poco reports a rejected command line (unknown option, missing argument) as
-        // EXIT_CONFIG; hostd reserves 78 for configuration errors.
-        if (code == Poco::Util::Application::EXIT_CONFIG && app.commandLineRejected())
-            return hostd::kExitUsage;
-        return code;
+        return app.run(argc, argv);
     } catch (const Poco::Exception& e) {
         std::cerr << "hostd: " << e.displayText() << "\n";
         return hostd::kExitSoftware;

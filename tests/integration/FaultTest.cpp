@@ -90,6 +90,22 @@ TEST_F(Fault, FailedStartIsRetriedWithGrowingBackoffThenQuarantined) {
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
+TEST_F(Fault, ReportedFailureRestartsThePluginWithBackoffThenQuarantines) {
+    install("b");
+    writeConfig(host("restart_burst = 2") + probeSection("a", "report_failure_after_ms = 50") +
+                probeSection("b", "requires = a") + probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("plugin=a: quarantined", 30s));
+    EXPECT_EQ(countLog("plugin=a: plugin reported a failure; restarting it error=\"probe: injected runtime failure\""), 2);
+    // Each time, its dependent stopped first; the first time, both came back after the backoff.
+    auto stops = names(events("stop"));
+    EXPECT_EQ(stops, (Names{"b", "a", "b", "a"}));
+    EXPECT_EQ(countLog("plugin=b: started"), 2);
+    EXPECT_EQ(countLog("plugin=c: started"), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
 TEST_F(Fault, RestartNoLeavesAFailedPluginFailed) {
     writeConfig(host() + probeSection("a", "fail = start\nrestart = no") + probeSection("c"));
     auto& hostd = start();

@@ -28,6 +28,9 @@ SAME_TYPE(hostd_type_services, hostd_cb_log,
 SAME_TYPE(hostd_type_services, hostd_cb_is_stopping, int (*)(const hostd_type_context*));
 SAME_TYPE(hostd_type_services, hostd_cb_config_get,
           hostd_type_result (*)(const hostd_type_config*, const char*, size_t, hostd_type_str*));
+#if HOSTD_ABI_MINOR >= 1
+SAME_TYPE(hostd_type_services, hostd_cb_report_failure, void (*)(const hostd_type_context*, const char*, size_t));
+#endif
 SAME_TYPE(hostd_type_descriptor, start,
           hostd_type_result (*)(void*, const hostd_type_context*, const hostd_type_config*, hostd_type_message*));
 SAME_TYPE(hostd_type_descriptor, reload,
@@ -61,6 +64,9 @@ static const struct item current[] = {
     SIZE(hostd_type_services), OFFSET(hostd_type_services, size), OFFSET(hostd_type_services, reserved),
     OFFSET(hostd_type_services, hostd_cb_log), OFFSET(hostd_type_services, hostd_cb_is_stopping),
     OFFSET(hostd_type_services, hostd_cb_config_get),
+#if HOSTD_ABI_MINOR >= 1
+    OFFSET(hostd_type_services, hostd_cb_report_failure),
+#endif
     SIZE(hostd_type_context), OFFSET(hostd_type_context, size), OFFSET(hostd_type_context, reserved),
     OFFSET(hostd_type_context, instance_name), OFFSET(hostd_type_context, services),
     OFFSET(hostd_type_context, host_data),

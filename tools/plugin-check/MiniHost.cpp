@@ -26,8 +26,15 @@ MiniHost::MiniHost(const std::string& name, const std::vector<std::pair<std::str
     : _channel(channel) {
     for (const auto& [key, value] : config) _entries.push_back({slice(key), slice(value)});
     _config = {_entries.data(), _entries.size()};
-    _services = {sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet};
+    _services = {sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure};
     _context = {sizeof(hostd_type_context), 0, slice(name), &_services, this};
+}
+
+void MiniHost::cbReportFailure(const hostd_type_context* ctx, const char* msg, size_t len) {
+    // hostd would restart the plugin; here the report is shown with the plugin's log.
+    if (ctx == nullptr) return;
+    std::string text = "reported a failure: " + (msg != nullptr ? std::string(msg, len) : std::string());
+    static_cast<MiniHost*>(ctx->host_data)->_channel.log("error", text);
 }
 
 void MiniHost::cbLog(const hostd_type_context* ctx, hostd_type_log_level level, const char* msg, size_t len) {

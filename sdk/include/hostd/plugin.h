@@ -70,7 +70,7 @@ extern "C" {
 #endif
 
 #define HOSTD_ABI_MAJOR 1
-#define HOSTD_ABI_MINOR 0
+#define HOSTD_ABI_MINOR 1
 
 /** Name of the one symbol a plugin exports. */
 #define HOSTD_ENTRY_SYMBOL "hostd_plugin_entry"
@@ -158,6 +158,15 @@ typedef struct hostd_type_services {
    */
   hostd_type_result (*hostd_cb_config_get)(const hostd_type_config* config, const char* key,
                                            size_t key_len, hostd_type_str* out);
+
+  /**
+   * 1.1: Reports that the running plugin has failed for good (its connection is lost and will
+   * not come back, a worker thread died, ...). The host logs `msg` (`len` bytes), stops the
+   * plugin (its dependents first) and starts it again under its restart policy: exponential
+   * backoff, quarantine after repeated failures. Returns at once; callable from any thread the
+   * plugin owns, never from within stop. Check HOSTD_HAS_SERVICE first to run on 1.0 hosts.
+   */
+  void (*hostd_cb_report_failure)(const hostd_type_context* ctx, const char* msg, size_t len);
 } hostd_type_services;
 
 /** True if `services` provides `member` (an entry of hostd_type_services). */

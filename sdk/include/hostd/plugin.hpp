@@ -165,6 +165,14 @@ public:
     void info(std::string_view m) const noexcept { log(HOSTD_LOG_INFO, m); }
     void debug(std::string_view m) const noexcept { log(HOSTD_LOG_DEBUG, m); }
 
+    bool reportFailure(std::string_view message) const noexcept {
+        if (!HOSTD_HAS_SERVICE(_ctx->services, hostd_cb_report_failure)) return false;
+        _ctx->services->hostd_cb_report_failure(_ctx, message.data(), message.size());
+        return true;
+    }
+        /// ABI 1.1: tells the host the running plugin failed for good; it is restarted with
+        /// backoff. False on a 1.0 host, which has no such service.
+
     const hostd_type_context* raw() const noexcept { return _ctx; }
     const hostd_type_services* services() const noexcept { return _ctx->services; }
 

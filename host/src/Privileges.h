@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hostd {
+
+class ConfigSnapshot;
+
+/// Least privilege with libcap (DESIGN.md section 5), from the [hostd] keys user, group and
+/// capabilities.
+///
+/// Started as root with any of them set: shrink the bounding set to the configured
+/// capabilities, set the group and the supplementary groups (the user's, from the group
+/// database), switch to the user (real, effective and saved ids), keep only the configured
+/// capabilities in permitted and effective (none inheritable or ambient), set NO_NEW_PRIVS.
+/// Started as root with none of them: nothing changes, and a warning says so.
+/// Not started as root: drop every capability that is not configured (and inheritable and
+/// ambient ones), set NO_NEW_PRIVS, and warn about user/group, which need root.
+///
+/// Capability bounding sets, ids and NO_NEW_PRIVS are per thread in Linux: this must run
+/// before any thread exists, so that every thread (the host's, and those plugins start)
+/// inherits the result. dropPrivileges() refuses to run otherwise.
+
+void dropPrivileges(const ConfigSnapshot& config);
+    /// Applies the rules above. Throws StartupError: kExitConfig if the user or group does
+    /// not exist, kExitOsError if a step fails, kExitSoftware if threads already exist.
+
+void logIdentity();
+    /// Logs, once per call, the uid, gid, supplementary groups, effective capabilities and
+    /// NO_NEW_PRIVS of the process.
+
+std::string parseCapabilities(std::string_view text, std::vector<std::string>& out);
+    /// For the configuration validator: parses a comma/space separated list of capability
+    /// names (cap_net_bind_service; case does not matter; empty or "none" for none) into
+    /// out, spelled as libcap spells them. Returns an empty string, or the message naming
+    /// the first unknown name.
+
+std::string joinCapabilities(const std::vector<std::string>& names);
+    /// "cap_a, cap_b", or "none".
+
+std::string checkAccountName(const std::string& key, const std::string& value);
+    /// For the configuration validator: an empty string if value can be a user or group
+    /// name, a numeric id, or is empty (keep the starting one), else the message. Whether
+    /// it exists is checked at start.
+
+}  // namespace hostd
