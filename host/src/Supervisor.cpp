@@ -74,6 +74,7 @@ int Supervisor::run() {
     while (_phase != Phase::Done) {
         _loop.runOnce(nextDeadline());
         checkDeadlines();
+        _notifier.sendDue();  // WATCHDOG=1 only from here: a stuck loop stops the pings
     }
     return finish();
 }
@@ -149,6 +150,7 @@ void Supervisor::beginDrain(std::string_view why) {
     setHostStopping(true);
     _drainStarted = Clock::now();
     _drainDeadline = _drainStarted + _config->host.stopTimeout;
+    _notifier.extendTimeoutUntil(_drainDeadline);
     int active = 0;
     for (const auto& [_, p] : _plugins) active += p->active() ? 1 : 0;
     _notifier.stopping("draining " + std::to_string(active) + " plugins (" + std::string(why) + ")");
@@ -212,6 +214,7 @@ void Supervisor::onConfigEvents(DirectoryWatcher& watcher, bool dropins) {
 
 std::optional<Clock::time_point> Supervisor::nextDeadline() const {
     Clock::time_point next = std::min(_drainDeadline, _configDue);
+    if (auto due = _notifier.nextDue()) next = std::min(next, *due);
     for (const auto& [_, p] : _plugins) {
         if (p->busy()) next = std::min(next, p->callDeadline);
         if (p->state == PluginState::Failed) next = std::min(next, p->retryAt);

@@ -1,8 +1,5 @@
 // The timed sd_notify messages on a fake manager socket: WATCHDOG=1 every WATCHDOG_USEC/2 only
 // while the main loop turns, and EXTEND_TIMEOUT_USEC while a long drain is within its budget.
-//
-// DISABLED_ until the Supervisor's loop calls Notifier::nextDue()/sendDue() and beginDrain()
-// calls Notifier::extendTimeoutUntil() (see Notifier.h); remove the prefixes with that change.
 #include "DaemonSupport.h"
 
 #include <cerrno>
@@ -35,7 +32,7 @@ protected:
     std::optional<NotifySocket> _manager;
 };
 
-TEST_F(Watchdog, DISABLED_PingsAtHalfTheIntervalAfterReady) {
+TEST_F(Watchdog, PingsAtHalfTheIntervalAfterReady) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
     auto& hostd = startWatched();
@@ -48,7 +45,7 @@ TEST_F(Watchdog, DISABLED_PingsAtHalfTheIntervalAfterReady) {
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
-TEST_F(Watchdog, DISABLED_PingsStopWhileTheMainThreadIsStuckAndResumeAfter) {
+TEST_F(Watchdog, PingsStopWhileTheMainThreadIsStuckAndResumeAfter) {
     if (!runningAsRoot()) GTEST_SKIP() << "stopping one thread with ptrace may need root (CI runs as root)";
     copyPlugin(HOSTD_HEARTBEAT_PLUGIN, pluginDir(), "heartbeat");
     writeConfig(hostSection() + "[plugin.heartbeat]\ninterval = 100ms\n");
@@ -75,7 +72,7 @@ TEST_F(Watchdog, DISABLED_PingsStopWhileTheMainThreadIsStuckAndResumeAfter) {
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
-TEST_F(Watchdog, DISABLED_LongDrainAsksForMoreTimeWithinItsBudget) {
+TEST_F(Watchdog, LongDrainAsksForMoreTimeWithinItsBudget) {
     install("a");
     writeConfig(hostSection("stop_timeout = 20s") + probeSection("a", "stop_timeout = 20s\nstop_delay_ms = 6000"));
     auto& hostd = start({}, {"NOTIFY_SOCKET=" + path("notify.sock")});
