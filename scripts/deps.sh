@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages hostd needs to build and test. Skips apt entirely when
-# everything is already installed, so repeated runs are fast and work offline.
+# Installs the Debian 12 packages hostd needs to build and test, plus any named as arguments.
+# Skips apt entirely when everything is already installed, so repeated runs are fast and work
+# offline.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,8 @@ packages=(
   dpkg-dev        # dpkg-deb and dpkg-shlibdeps: the .deb (cpack -G DEB) and its test
   systemd         # systemd-analyze verify/security on etc/hostd.service (skipped without it)
 )
+
+packages+=("$@")  # extra packages a caller needs (scripts/fuzz.sh: clang and libFuzzer)
 
 missing=()
 for p in "${packages[@]}"; do
