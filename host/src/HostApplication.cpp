@@ -150,7 +150,7 @@ int HostApplication::main(const std::vector<std::string>& args) {
         std::cerr << "hostd: configuration invalid (" << load.issues.size() << " error(s)); nothing started\n";
         return kExitConfig;
     }
-    if (auto level = parseLevel(load.config->host.logLevel)) Log::setLevel(*level);
+    Supervisor::applyLogLevels(*load.config);
 
     StartupReport report;
     if (_daemon) {

@@ -16,6 +16,8 @@ namespace {
 std::atomic<int> gLevel{static_cast<int>(Level::Info)};
 std::mutex gChannelMutex;
 Poco::AutoPtr<Poco::Channel> gChannel;
+std::mutex gPluginLevelsMutex;
+std::map<std::string, Level, std::less<>> gPluginLevels;
 
 Poco::Message::Priority toPoco(Level level) {
     switch (level) {
@@ -117,6 +119,26 @@ void Log::setLevel(Level level) { gLevel.store(static_cast<int>(level)); }
 
 Level Log::level() { return static_cast<Level>(gLevel.load()); }
 
+void Log::setPluginLevels(std::map<std::string, Level, std::less<>> levels) {
+    std::lock_guard<std::mutex> lock(gPluginLevelsMutex);
+    gPluginLevels = std::move(levels);
+}
+
+void Log::setPluginLevel(std::string_view plugin, std::optional<Level> level) {
+    std::lock_guard<std::mutex> lock(gPluginLevelsMutex);
+    if (level)
+        gPluginLevels.insert_or_assign(std::string(plugin), *level);
+    else if (auto it = gPluginLevels.find(plugin); it != gPluginLevels.end())
+        gPluginLevels.erase(it);
+}
+
+bool Log::pluginEnabled(std::string_view plugin, Level level) {
+    std::lock_guard<std::mutex> lock(gPluginLevelsMutex);
+    auto it = gPluginLevels.find(plugin);
+    Level limit = it != gPluginLevels.end() ? it->second : Log::level();
+    return static_cast<int>(level) <= static_cast<int>(limit);
+}
+
 void Log::setChannel(Poco::AutoPtr<Poco::Channel> channel) {
     std::lock_guard<std::mutex> lock(gChannelMutex);
     gChannel = std::move(channel);
@@ -124,7 +146,11 @@ void Log::setChannel(Poco::AutoPtr<Poco::Channel> channel) {
 
 void Log::write(Level level, std::string_view plugin, std::string_view message, std::initializer_list<LogField> fields,
                 const char* file, int line) {
-    if (!enabled(level)) return;
+    if (enabled(level)) writeUnfiltered(level, plugin, message, fields, file, line);
+}
+
+void Log::writeUnfiltered(Level level, std::string_view plugin, std::string_view message,
+                          std::initializer_list<LogField> fields, const char* file, int line) {
     std::string out = timestamp();
     out += ' ';
     out += levelName(level);
@@ -153,7 +179,8 @@ void Log::write(Level level, std::string_view plugin, std::string_view message, 
 }
 
 void Log::writePluginLine(Level level, std::string_view plugin, std::string_view message) {
-    write(level, plugin, message, {{"from", "plugin"}});
+    if (!pluginEnabled(plugin, level)) return;
+    writeUnfiltered(level, plugin, message, {{"from", "plugin"}}, nullptr, 0);
 }
 
 std::string ms(double milliseconds) {

@@ -3,7 +3,9 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
 
+#include <functional>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,16 @@ public:
     static Level level();
     static bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(Log::level()); }
 
+    static void setPluginLevels(std::map<std::string, Level, std::less<>> levels);
+        /// Filters for plugins' own lines (log_level in [plugin.NAME]); a plugin not listed
+        /// follows the host's level. Replaces every previous filter.
+
+    static void setPluginLevel(std::string_view plugin, std::optional<Level> level);
+        /// Sets (or with nullopt clears) one plugin's filter, e.g. from hostctl log-level.
+
+    static bool pluginEnabled(std::string_view plugin, Level level);
+        /// True if a line of the plugin's own at this level passes its filter.
+
     static void setChannel(Poco::AutoPtr<Poco::Channel> channel);
         /// Defaults to stderr.
 
@@ -41,7 +53,12 @@ public:
         /// Writes one line; plugin is empty for host lines.
 
     static void writePluginLine(Level level, std::string_view plugin, std::string_view message);
-        /// A line logged by a plugin itself through the services table.
+        /// A line logged by a plugin itself through the services table, filtered by the
+        /// plugin's level.
+
+private:
+    static void writeUnfiltered(Level level, std::string_view plugin, std::string_view message,
+                                std::initializer_list<LogField> fields, const char* file, int line);
 };
 
 std::string ms(double milliseconds);

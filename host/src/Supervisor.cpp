@@ -279,10 +279,18 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     }
     ConfigPtr old = std::exchange(_config, load.config);
     ++_generation;
-    if (auto level = parseLevel(_config->host.logLevel)) Log::setLevel(*level);
+    applyLogLevels(*_config);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
     applyConfigChange(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));
+}
+
+void Supervisor::applyLogLevels(const ConfigSnapshot& config) {
+    if (auto level = parseLevel(config.host.logLevel)) Log::setLevel(*level);
+    std::map<std::string, Level, std::less<>> levels;
+    for (const auto& [name, section] : config.plugins)
+        if (auto level = parseLevel(section.logLevel)) levels.emplace(name, *level);
+    Log::setPluginLevels(std::move(levels));
 }
 
 void Supervisor::applyConfigChange(const ConfigSnapshot& old) {

@@ -35,6 +35,9 @@ public:
     int run();
         /// Runs until the drain is over; returns the exit code (ExitCode.h).
 
+    static void applyLogLevels(const ConfigSnapshot& config);
+        /// Sets the host's level and each plugin's log_level filter from the configuration.
+
     bool hasAbandonedCalls() const noexcept { return _abandoned; }
         /// True if a plugin call was abandoned: the process must end with _exit, since that
         /// call's thread may still be running plugin code.
