@@ -2,6 +2,7 @@
 
 #include "DependencyGraph.h"
 #include "ExitCode.h"
+#include "Privileges.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -60,6 +61,9 @@ int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
         if (!dirExists)
             issues.push_back({source.pluginDir ? Origin{"--plugin-dir", 0} : hostOrigin("plugin_dir"),
                               "plugin directory " + dir + " does not exist (hostd waits for it)", true});
+        for (const auto& [key, value] : {std::pair{"user", c.host.user}, std::pair{"group", c.host.group}})
+            if (auto message = checkAccountExists(key, value); !message.empty())
+                issues.push_back({hostOrigin(key), message, false});
         DependencyGraph graph;
         for (const auto& [name, p] : c.plugins) {
             if (!p.enabled) continue;

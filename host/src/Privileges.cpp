@@ -248,6 +248,12 @@ std::string joinCapabilities(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
+std::string checkAccountExists(const std::string& key, const std::string& value) {
+    if (value.empty()) return {};
+    bool found = key == "user" ? lookupUser(value).has_value() : lookupGroup(value).has_value();
+    return found ? std::string() : key + " '" + value + "' does not exist on this system";
+}
+
 std::string checkAccountName(const std::string& key, const std::string& value) {
     // What adduser and useradd accept: [A-Za-z_][A-Za-z0-9_.-]*, with a trailing $ for
     // machine accounts. A number is taken as an id.

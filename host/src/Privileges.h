@@ -45,4 +45,8 @@ std::string checkAccountName(const std::string& key, const std::string& value);
     /// name, a numeric id, or is empty (keep the starting one), else the message. Whether
     /// it exists is checked at start.
 
+std::string checkAccountExists(const std::string& key, const std::string& value);
+    /// For --check-config: an empty string if value is empty, a numeric id, or a user
+    /// (key "user") or group (key "group") of the system's databases, else the message.
+
 }  // namespace hostd

@@ -285,6 +285,22 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     _notifier.ready("configuration generation " + std::to_string(_generation));
 }
 
+void Supervisor::warnAboutRestartOnlyKeys(const ConfigSnapshot& old) const {
+    // Identity, limits and files opened once at startup cannot change in a running process
+    // (privileges are dropped for good before any thread exists).
+    static const std::set<std::string, std::less<>> kRestartOnly{
+        "pidfile", "user", "group", "capabilities", "rlimit_nofile", "rlimit_core", "rlimit_fsize", "state_dir"};
+    auto before = describe(old.host), after = describe(_config->host);
+    for (std::size_t i = 0; i < after.size() && i < before.size(); ++i) {
+        const auto& [key, value] = after[i];
+        if (!kRestartOnly.contains(key) || value == before[i].second) continue;
+        auto o = _config->hostOrigins.find(key);
+        HOSTD_LOG(Warning, "", "configuration key changed; it takes effect when hostd restarts", {"key", key},
+                  {"value", _config->display(key, value)}, {"running_with", old.display(key, before[i].second)},
+                  {"config", o == _config->hostOrigins.end() ? _source.path : o->second.str()});
+    }
+}
+
 void Supervisor::applyLogLevels(const ConfigSnapshot& config) {
     if (auto level = parseLevel(config.host.logLevel)) Log::setLevel(*level);
     std::map<std::string, Level, std::less<>> levels;
@@ -294,6 +310,7 @@ void Supervisor::applyLogLevels(const ConfigSnapshot& config) {
 }
 
 void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
+    warnAboutRestartOnlyKeys(old);
     if (old.host.pluginDir != _config->host.pluginDir && !_source.pluginDir) {
         HOSTD_LOG(Notice, "", "plugin_dir changed; watching the new directory", {"plugin_dir", pluginDir()},
                   {"previous", old.host.pluginDir});

@@ -56,6 +56,7 @@ private:
     void watchConfig();
     void onConfigEvents(DirectoryWatcher& watcher, bool dropins);
     void applyConfigChange(const ConfigSnapshot& old);
+    void warnAboutRestartOnlyKeys(const ConfigSnapshot& old) const;
     void reportReadyOnce();
     int finish();
 

@@ -57,6 +57,19 @@ TEST_F(ConfigReload, EditorStyleWriteTempAndRenameIsSeen) {
     stopAndExpectClean(hostd);
 }
 
+TEST_F(ConfigReload, KeysThatNeedARestartAreNamedAndTheRestIsApplied) {
+    auto& hostd = startAB();
+    writeConfig(hostSection("rlimit_core = 0\npidfile = " + path("new.pid")) + probeSection("a", "color = green") +
+                probeSection("b", "color = blue"));
+    ASSERT_TRUE(waitForLog("plugin=a: reloaded"));
+    EXPECT_EQ(countLog("configuration key changed; it takes effect when hostd restarts key=rlimit_core value=0 "
+                       "running_with=\"\" config=" + configPath() + ":3"), 1) << log();
+    EXPECT_EQ(countLog("takes effect when hostd restarts key=pidfile value=" + path("new.pid")), 1) << log();
+    EXPECT_EQ(countLog("takes effect when hostd restarts"), 2) << log();
+    EXPECT_FALSE(fs::exists(path("new.pid")));
+    stopAndExpectClean(hostd);
+}
+
 TEST_F(ConfigReload, DropinAddedAndRemovedOverridesAndRestoresAValue) {
     auto& hostd = startAB();
     writeDropin("50-a.conf", "[plugin.a]\ncolor = purple\n");

@@ -145,6 +145,21 @@ TEST_F(Privileges, StartedWithoutRootOnlyConfiguredCapabilitiesRemain) {
     EXPECT_FALSE(fs::exists(run + "/hostd.pid"));
 }
 
+class AccountCheck : public HostdTest {};
+
+TEST_F(AccountCheck, CheckConfigRejectsAUserOrGroupThatDoesNotExist) {
+    writeConfig(hostSection("user = no-such-user-hostd\ngroup = no-such-group-hostd"));
+    auto bad = runCommand({HOSTD_BINARY_PATH, "--check-config", "--config=" + configPath()});
+    EXPECT_EQ(bad.exitCode, 78) << bad.output;
+    EXPECT_NE(bad.output.find(configPath() + ":3: user 'no-such-user-hostd' does not exist on this system"),
+              std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find(configPath() + ":4: group 'no-such-group-hostd' does not exist on this system"),
+              std::string::npos) << bad.output;
+    writeConfig(hostSection("user = root\ngroup = 0"));
+    auto good = runCommand({HOSTD_BINARY_PATH, "--check-config", "--config=" + configPath()});
+    EXPECT_EQ(good.exitCode, 0) << good.output;
+}
+
 class Limits : public HostdTest {};
 
 TEST_F(Limits, ConfiguredLimitsAreInProcLimits) {
