@@ -2,7 +2,7 @@
 # after the host, SDK and plugins are defined (the SDK's own rules are in sdk/CMakeLists.txt).
 #
 #   cmake --install build [--prefix DIR]        sbin/hostd, the unit, the empty plugin dir, ...
-#   (cd build && cpack -G DEB)                  build/hostd_<version>_<arch>.deb
+#   (cd build && cpack -G DEB)                  build/hostd_<version>_<arch>.deb and hostd-dev_...
 #
 # With prefix /usr (the package), the configuration goes to /etc and the unit to
 # /lib/systemd/system, where Debian keeps them; with any other prefix both stay below it.
@@ -97,12 +97,25 @@ foreach(script postinst prerm postrm)
 endforeach()
 
 set(CPACK_GENERATOR DEB)
+# Two packages, as Debian splits a service from its development files: hostd (component
+# daemon: the daemon, its configuration, unit and examples) and hostd-dev (component sdk:
+# headers, CMake package, pkg-config file, hostd-plugin-check, the plugin template).
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL daemon sdk)
+set(CPACK_DEBIAN_DAEMON_PACKAGE_NAME hostd)
+set(CPACK_DEBIAN_SDK_PACKAGE_NAME hostd-dev)
+set(CPACK_DEBIAN_SDK_PACKAGE_SECTION libdevel)
+# The first line of each description is the package's summary (CPack would prepend
+# CPACK_PACKAGE_DESCRIPTION_SUMMARY to both, so that one is left unset).
+set(CPACK_DEBIAN_DAEMON_DESCRIPTION "plugin-hosting daemon
+hostd loads NAME.so plugins from /usr/lib/hostd, starts them in dependency order, reloads their
+configuration on SIGHUP and drains them in reverse order on SIGTERM, each within a deadline.")
+set(CPACK_DEBIAN_SDK_DESCRIPTION "SDK for hostd plugins
+The C ABI header, the header-only C++ wrapper, a CMake package and pkg-config file to build
+hostd plugins, hostd-plugin-check to check a built plugin, and a plugin template.")
 set(CPACK_PACKAGE_NAME hostd)
 set(CPACK_PACKAGE_VENDOR "hostd")
 set(CPACK_PACKAGE_CONTACT "hostd maintainers <hostd@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "plugin-hosting daemon")
-set(CPACK_PACKAGE_DESCRIPTION "hostd loads NAME.so plugins from /usr/lib/hostd, starts them in dependency \
-order, reloads their configuration on SIGHUP and drains them in reverse order on SIGTERM, each within a deadline.")
 # Install with prefix /usr into a DESTDIR, as a real installation would, so that the install
 # code above sees /usr and puts hostd.conf in /etc and the unit in /lib/systemd/system.
 set(CPACK_SET_DESTDIR ON)
@@ -110,11 +123,11 @@ set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_DAEMON_PACKAGE_SECTION admin)
 # The Poco and libcap runtime libraries (and libc, libstdc++) from dpkg-shlibdeps; adduser for postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_DAEMON_PACKAGE_CONTROL_EXTRA
     ${HOSTD_DEBIAN_DIR}/conffiles ${HOSTD_DEBIAN_DIR}/postinst ${HOSTD_DEBIAN_DIR}/prerm ${HOSTD_DEBIAN_DIR}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

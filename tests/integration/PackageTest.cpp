@@ -125,14 +125,23 @@ protected:
         Scratch::SetUp();
     }
 
-    /// Builds the .deb with CPack into the scratch directory; returns its path.
-    std::string buildPackage() {
+    /// Builds the .debs with CPack into the scratch directory; returns the path of the one
+    /// named PACKAGE_*.deb (hostd or hostd-dev).
+    std::string buildPackage(const std::string& package = "hostd") {
         auto r = runCommand({HOSTD_CPACK_COMMAND, "-G", "DEB", "--config", HOSTD_BUILD_DIR "/CPackConfig.cmake", "-B",
                              path("out")}, 300s);
         EXPECT_EQ(r.exitCode, 0) << r.output;
         for (const auto& e : fs::directory_iterator(path("out")))
-            if (e.path().extension() == ".deb") return e.path().string();
+            if (e.path().extension() == ".deb" && e.path().filename().string().starts_with(package + "_"))
+                return e.path().string();
         return "";
+    }
+
+    /// The paths in a .deb, one per line, as dpkg-deb -c lists them ("./usr/sbin/hostd").
+    static std::string contentsOf(const std::string& deb) {
+        auto r = runCommand({"dpkg-deb", "-c", deb});
+        EXPECT_EQ(r.exitCode, 0) << r.output;
+        return r.output;
     }
 };
 
@@ -140,13 +149,13 @@ TEST_F(DebianPackage, BuildsWithTheFilesDependenciesAndScriptsOfAService) {
     std::string deb = buildPackage();
     ASSERT_FALSE(deb.empty());
 
-    auto contents = runCommand({"dpkg-deb", "-c", deb});
-    ASSERT_EQ(contents.exitCode, 0) << contents.output;
+    std::string contents = contentsOf(deb);
     for (const char* file : {"./usr/sbin/hostd", "./etc/hostd.conf", "./lib/systemd/system/hostd.service",
                              "./usr/lib/hostd/", "./usr/share/doc/hostd/examples/echo.so",
                              "./usr/share/doc/hostd/README.md"})
-        EXPECT_TRUE(std::regex_search(contents.output, std::regex(std::string(" ") + file + "(\n|$)"))) << file << "\n"
-                                                                                                       << contents.output;
+        EXPECT_TRUE(std::regex_search(contents, std::regex(std::string(" ") + file + "(\n|$)"))) << file << "\n"
+                                                                                               << contents;
+    EXPECT_EQ(contents.find("/usr/include/"), std::string::npos) << "the SDK belongs to hostd-dev\n" << contents;
 
     auto info = runCommand({"dpkg-deb", "-I", deb});
     ASSERT_EQ(info.exitCode, 0) << info.output;
@@ -169,6 +178,23 @@ TEST_F(DebianPackage, BuildsWithTheFilesDependenciesAndScriptsOfAService) {
         EXPECT_EQ(syntax.exitCode, 0) << script << ": " << syntax.output;
         EXPECT_EQ(fs::status(control + "/" + script).permissions() & fs::perms::owner_exec, fs::perms::owner_exec) << script;
     }
+}
+
+TEST_F(DebianPackage, TheSdkIsItsOwnDevelopmentPackage) {
+    std::string deb = buildPackage("hostd-dev");
+    ASSERT_FALSE(deb.empty());
+    std::string contents = contentsOf(deb);
+    for (const char* file : {"./usr/include/hostd/plugin.h", "./usr/include/hostd/plugin.hpp",
+                             "./usr/lib/cmake/hostd/hostdConfig.cmake", "./usr/lib/pkgconfig/hostd-sdk.pc",
+                             "./usr/bin/hostd-plugin-check"})
+        EXPECT_TRUE(std::regex_search(contents, std::regex(std::string(" ") + file + "(\n|$)"))) << file << "\n"
+                                                                                               << contents;
+    EXPECT_EQ(contents.find("/sbin/hostd"), std::string::npos) << contents;
+    EXPECT_EQ(contents.find("/etc/"), std::string::npos) << contents;
+    auto info = runCommand({"dpkg-deb", "-I", deb});
+    EXPECT_NE(info.output.find("Package: hostd-dev\n"), std::string::npos) << info.output;
+    EXPECT_NE(info.output.find("Section: libdevel\n"), std::string::npos) << info.output;
+    EXPECT_NE(info.output.find("Description: SDK for hostd plugins\n"), std::string::npos) << info.output;
 }
 
 TEST_F(DebianPackage, ExtractedDaemonAcceptsItsOwnConfiguration) {
