@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <sys/eventfd.h>
 #include <system_error>
-#include <thread>
 #include <unistd.h>
 
 namespace hostd {
@@ -16,27 +15,62 @@ CallRunner::CallRunner() : _shared(std::make_shared<Shared>()) {
 }
 
 CallRunner::~CallRunner() {
-    for (auto& [id, thread] : _threads) thread.detach();
+    {
+        std::lock_guard<std::mutex> lock(_shared->mutex);
+        _shared->closing = true;
+    }
+    retireIdleWorkers();
+    joinEnded();
+    for (auto& [_, worker] : _workers) worker->thread.detach();  // still inside a plugin call
 }
 
 int CallRunner::fd() const noexcept { return _shared->event.get(); }
 
-std::uint64_t CallRunner::submit(Job job) {
-    std::uint64_t id = _nextId++;
-    std::thread thread([shared = _shared, id, job = std::move(job)]() mutable {
-        CrashGuard::AltStack altStack;
+void CallRunner::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> self) {
+    CrashGuard::AltStack altStack;
+    std::unique_lock<std::mutex> lock(shared->mutex);
+    for (;;) {
+        self->wake.wait(lock, [&] { return self->assignment.has_value() || self->quit; });
+        if (!self->assignment) break;
+        auto [id, job] = std::move(*self->assignment);
+        self->assignment.reset();
+        lock.unlock();
         auto began = std::chrono::steady_clock::now();
         CallResult result = job();
         result.duration = std::chrono::steady_clock::now() - began;
         job = nullptr;  // release what the job holds before the host learns it is done
-        {
-            std::lock_guard<std::mutex> lock(shared->mutex);
-            shared->done.emplace_back(id, std::move(result));
-        }
+        lock.lock();
+        shared->done.emplace_back(id, std::move(result));
+        // Back in the idle list before the completion can be seen, so that an unload that
+        // follows this completion retires this worker too (retireIdleWorkers).
+        bool stay = !shared->closing && shared->idle.size() < kMaxIdle;
+        if (stay) shared->idle.push_back(self);
         std::uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(shared->event.get(), &one, sizeof one);
-    });
-    _threads.emplace(id, std::move(thread));
+        if (!stay) break;
+    }
+    shared->ended.push_back(std::move(self));
+}
+
+std::uint64_t CallRunner::submit(Job job) {
+    std::uint64_t id = _nextId++;
+    std::shared_ptr<Worker> worker;
+    {
+        std::lock_guard<std::mutex> lock(_shared->mutex);
+        if (!_shared->idle.empty()) {
+            worker = std::move(_shared->idle.back());
+            _shared->idle.pop_back();
+            worker->assignment.emplace(id, std::move(job));
+            worker->wake.notify_one();
+        }
+    }
+    if (!worker) {
+        worker = std::make_shared<Worker>();
+        worker->assignment.emplace(id, std::move(job));
+        worker->thread = std::thread(&CallRunner::work, _shared, worker);  // throws std::system_error
+        _workers.emplace(worker.get(), worker);
+    }
+    _outstanding.insert(id);
     return id;
 }
 
@@ -49,20 +83,43 @@ std::vector<std::pair<std::uint64_t, CallResult>> CallRunner::takeCompleted() {
         out.assign(std::make_move_iterator(_shared->done.begin()), std::make_move_iterator(_shared->done.end()));
         _shared->done.clear();
     }
-    for (auto& [id, _] : out) {
-        auto it = _threads.find(id);
-        if (it == _threads.end()) continue;  // abandoned earlier
-        it->second.join();                   // the thread is past its last use of the job
-        _threads.erase(it);
-    }
+    for (auto& [id, _] : out) _outstanding.erase(id);
+    joinEnded();
     return out;
 }
 
-void CallRunner::abandon(std::uint64_t id) {
-    auto it = _threads.find(id);
-    if (it == _threads.end()) return;
-    it->second.detach();
-    _threads.erase(it);
+void CallRunner::abandon(std::uint64_t id) { _outstanding.erase(id); }
+
+void CallRunner::retireIdleWorkers() {
+    std::vector<std::shared_ptr<Worker>> retiring;
+    {
+        std::lock_guard<std::mutex> lock(_shared->mutex);
+        retiring.swap(_shared->idle);
+        for (auto& w : retiring) {
+            w->quit = true;
+            w->wake.notify_one();
+        }
+    }
+    // Idle workers have no assignment: each ends at once, so these joins never wait on a plugin.
+    for (auto& w : retiring) {
+        w->thread.join();
+        _workers.erase(w.get());
+    }
+    joinEnded();
+}
+
+void CallRunner::joinEnded() {
+    std::vector<std::shared_ptr<Worker>> ended;
+    {
+        std::lock_guard<std::mutex> lock(_shared->mutex);
+        ended.swap(_shared->ended);
+    }
+    for (auto& w : ended) {
+        auto it = _workers.find(w.get());
+        if (it == _workers.end()) continue;  // already joined by retireIdleWorkers
+        w->thread.join();
+        _workers.erase(it);
+    }
 }
 
 }  // namespace hostd

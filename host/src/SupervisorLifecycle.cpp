@@ -207,6 +207,7 @@ void Supervisor::applyAfterStop(Plugin& p) {
 void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginImage> image) {
     if (!image) return;
     std::vector<std::string> unique = uniqueSymbols(image->fd());
+    _calls.retireIdleWorkers();  // their exit runs the plugin's thread_local destructors
     if (image->unload()) return;
     p.stale = true;
     HOSTD_LOG(Warning, p.name,

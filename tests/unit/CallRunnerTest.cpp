@@ -281,3 +281,84 @@ TEST(CallRunnerLifetime, AnAbandonedCallMayCompleteAfterTheRunnerIsDestroyed) {
 }
 
 }  // namespace
+
+namespace {
+
+/// The kernel's id of the calling thread, as a job's message.
+CallResult tidJob() { return CallResult{HOSTD_OK, std::to_string(::gettid()), {}}; }
+
+TEST_F(CallRunner, SequentialCallsReuseOneIdleWorker) {
+    std::set<std::string> tids;
+    for (int i = 0; i < 20; ++i) {
+        submit(tidJob);
+        Completed done = collect(1);
+        ASSERT_EQ(done.size(), 1u);
+        tids.insert(done[0].second.message);
+    }
+    EXPECT_EQ(tids.size(), 1u) << "each call after the first should run on the idle worker";
+    EXPECT_EQ(runner.workers(), 1u);
+}
+
+TEST_F(CallRunner, ACallNeverWaitsBehindABusyWorker) {
+    Gate& hung = newGate();
+    auto stuck = submit(gatedJob(hung, "hung"));
+    runner.abandon(stuck);
+    // The only other worker is busy in the hung call: the next call gets a thread of its own.
+    auto quick = submit(tidJob);
+    Completed done = collect(1);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].first, quick);
+    EXPECT_EQ(runner.workers(), 2u);
+    hung.open();
+    ASSERT_EQ(collect(1).size(), 1u);
+}
+
+TEST_F(CallRunner, IdleWorkersAreCappedAndTheRestEnd) {
+    Gate& gate = newGate();
+    constexpr std::size_t kCalls = hostd::CallRunner::kMaxIdle + 4;
+    for (std::size_t i = 0; i < kCalls; ++i) submit(gatedJob(gate, "x"));
+    EXPECT_EQ(runner.workers(), kCalls);
+    gate.open();
+    ASSERT_EQ(collect(kCalls).size(), kCalls);
+    // Ended workers are joined when their completions are taken; a last take collects stragglers.
+    for (int i = 0; i < 100 && runner.workers() > hostd::CallRunner::kMaxIdle; ++i) {
+        std::this_thread::sleep_for(10ms);
+        runner.takeCompleted();
+    }
+    EXPECT_EQ(runner.workers(), hostd::CallRunner::kMaxIdle);
+}
+
+/// Counts destructions of thread_local objects, as a plugin's would run at thread exit.
+std::atomic<int> gThreadLocalsDestroyed{0};
+struct ThreadLocalWitness {
+    bool touched = false;
+    ~ThreadLocalWitness() {
+        if (touched) gThreadLocalsDestroyed.fetch_add(1);
+    }
+};
+thread_local ThreadLocalWitness tWitness;
+
+TEST_F(CallRunner, RetiringIdleWorkersRunsTheirThreadLocalDestructors) {
+    gThreadLocalsDestroyed = 0;
+    submit([] {
+        tWitness.touched = true;
+        return CallResult{};
+    });
+    ASSERT_EQ(collect(1).size(), 1u);
+    EXPECT_EQ(runner.workers(), 1u);
+    EXPECT_EQ(gThreadLocalsDestroyed.load(), 0) << "the worker is idle, not ended";
+    runner.retireIdleWorkers();
+    EXPECT_EQ(runner.workers(), 0u);
+    EXPECT_EQ(gThreadLocalsDestroyed.load(), 1) << "joined: the thread's thread_local destructors have run";
+}
+
+TEST_F(CallRunner, RetiringNeverJoinsABusyWorker) {
+    Gate& gate = newGate();
+    submit(gatedJob(gate, "busy"));
+    runner.retireIdleWorkers();  // would hang here if it waited for the busy worker
+    EXPECT_EQ(runner.workers(), 1u);
+    gate.open();
+    ASSERT_EQ(collect(1).size(), 1u);
+}
+
+}  // namespace
