@@ -77,19 +77,6 @@ bool printRatioGoal(const std::string& goal, double ratio, double limit) {
     return printGoal(goal, std::isfinite(ratio) && ratio <= limit, detail);
 }
 
-TempDir::TempDir() {
-    // $TMPDIR lets the same run be repeated on another filesystem (tmpfs vs disk changes cp).
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/hostd-hotload.XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) fail("mkdtemp " + tmpl);
-    _path = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(_path, ignored);
-}
-
 Child::Child(const std::vector<std::string>& argv, const std::string& logPath) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

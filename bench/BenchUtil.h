@@ -2,6 +2,8 @@
 // temporary directories, child processes, and the probe/tiny events file.
 #pragma once
 
+#include "TempDir.h"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -41,18 +43,7 @@ bool printGoal(const std::string& goal, bool met, const std::string& detail);
 bool printRatioGoal(const std::string& goal, double ratio, double limit);
     /// printGoal for "ratio <= limit", with the ratio as the detail.
 
-/// A mkdtemp directory under $TMPDIR (default /tmp), removed with everything in it on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return _path; }
-
-private:
-    std::string _path;
-};
+using hostd::test::TempDir;
 
 /// A child process (hostd or the floor, spawned the same way so that neither pays more to
 /// start) with stdout and stderr appended to a log file and an empty signal mask. Killed

@@ -5,6 +5,7 @@
 //   sequential 2000 ms (what a one-at-a-time drain would take)
 // Goal: hostd within 50 ms of the critical path.
 #include "Process.h"
+#include "TempDir.h"
 
 #include <algorithm>
 #include <chrono>
@@ -65,8 +66,8 @@ double hostdRun(const std::string& dir) {
 }  // namespace
 
 int main() {
-    char tmpl[] = "/tmp/hostd-bench.XXXXXX";
-    std::string dir = ::mkdtemp(tmpl);
+    hostd::test::TempDir tmp("hostd-bench");
+    const std::string& dir = tmp.path();
     fs::create_directory(dir + "/plugins");
     std::ofstream conf(dir + "/hostd.conf");
     conf << "[hostd]\nplugin_dir = " << dir << "/plugins\nlog_level = notice\n";

@@ -144,7 +144,7 @@ bool report(const std::string& title, const std::string& what, const std::vector
 }
 
 bool measureRename() {
-    bench::TempDir tmp;
+    bench::TempDir tmp("hostd-hotload");
     std::vector<Side> sides{{"hostd", tmp.path()}, {"floor", tmp.path()}};
     auto plugins = names("t", kRenameInstalls);
     // Staged beforehand beside the plugin dir (same filesystem, so rename(2) is one inode move).
@@ -165,7 +165,7 @@ bool measureRename() {
 }
 
 bool measureCopy() {
-    bench::TempDir tmp;
+    bench::TempDir tmp("hostd-hotload");
     std::vector<Side> sides{{"hostd", tmp.path()}, {"floor", tmp.path()}};
     const std::string image = bench::readFile(kFixtures + "/big.so");
     if (image.size() < (8u << 20)) throw std::runtime_error("big.so is smaller than 8 MB");
@@ -209,7 +209,7 @@ Ns coldRun(Side& s, const std::vector<std::string>& plugins) {
 }
 
 bool measureCold() {
-    bench::TempDir tmp;
+    bench::TempDir tmp("hostd-hotload");
     // One set of files for both: the same inodes, equally warm in the page cache.
     const std::string shared = tmp.path() + "/plugins";
     std::vector<Side> sides{{"hostd", tmp.path(), shared}, {"floor", tmp.path(), shared}};

@@ -16,28 +16,8 @@
 
 namespace hostd::test {
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/hostd-sdk-test.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    ::chmod(tmpl, 0755);
-    _path = tmpl;
-}
-
-TempDir::~TempDir() {
-    if (_keep) return;
-    std::error_code ec;
-    std::filesystem::remove_all(_path, ec);
-}
-
-std::string TempDir::write(const std::string& name, const std::string& text) const {
-    std::string p = file(name);
-    std::ofstream(p, std::ios::trunc) << text;
-    ::chmod(p.c_str(), 0644);
-    return p;
-}
-
 ToolRun runPluginCheck(const std::vector<std::string>& args) {
-    TempDir dir;
+    TempDir dir("hostd-sdk-test");
     std::string outPath = dir.file("out"), errPath = dir.file("err");
     std::vector<std::string> argv{HOSTD_PLUGIN_CHECK};
     argv.insert(argv.end(), args.begin(), args.end());
