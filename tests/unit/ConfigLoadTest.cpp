@@ -15,18 +15,6 @@ namespace {
 
 using namespace hostd::test;
 namespace fs = std::filesystem;
-using hostd::ConfigIssue;
-using hostd::ConfigLoad;
-using hostd::ConfigSnapshot;
-using hostd::ConfigText;
-using hostd::Millis;
-using hostd::PluginSection;
-using hostd::PluginSetting;
-using hostd::loadConfig;
-using hostd::parseConfig;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using namespace std::chrono_literals;
 
 class LoadConfig : public ::testing::Test {
 protected:

@@ -16,20 +16,7 @@
 namespace {
 
 using namespace hostd::test;
-
 namespace fs = std::filesystem;
-using hostd::ConfigIssue;
-using hostd::ConfigLoad;
-using hostd::ConfigSnapshot;
-using hostd::ConfigText;
-using hostd::Millis;
-using hostd::PluginSection;
-using hostd::PluginSetting;
-using hostd::loadConfig;
-using hostd::parseConfig;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using namespace std::chrono_literals;
 
 struct BadCase {
     std::string name;  ///< Test name suffix.

@@ -12,13 +12,18 @@
 
 namespace hostd::test {
 
+using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using hostd::ConfigIssue;
 using hostd::ConfigLoad;
 using hostd::ConfigSnapshot;
 using hostd::ConfigText;
+using hostd::Millis;
+using hostd::PluginSection;
 using hostd::PluginSetting;
+using hostd::loadConfig;
 using hostd::parseConfig;
+using namespace std::chrono_literals;
 
 inline std::vector<std::string> strs(const std::vector<ConfigIssue>& issues) {
     std::vector<std::string> out;
