@@ -19,7 +19,8 @@ constexpr std::uint32_t kParentMask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_M
 
 }  // namespace
 
-DirectoryWatcher::DirectoryWatcher(std::string dir) : _dir(std::move(dir)) {
+DirectoryWatcher::DirectoryWatcher(std::string dir, ParentWatch parentWatch)
+    : _dir(std::move(dir)), _parentPolicy(parentWatch) {
     while (_dir.size() > 1 && _dir.back() == '/') _dir.pop_back();
     auto slash = _dir.rfind('/');
     _parent = slash == 0 ? "/" : _dir.substr(0, slash);
@@ -30,10 +31,23 @@ DirectoryWatcher::DirectoryWatcher(std::string dir) : _dir(std::move(dir)) {
 }
 
 void DirectoryWatcher::arm() {
-    // Watch the directory first, then (only while it is missing) its parent: a file that lands
-    // between the two calls is still seen by the Rescan the caller does after arming.
+    // Watch the parent first, then the directory: a directory made between the two calls is
+    // still seen. A file that lands before the directory is watched is seen by the Rescan the
+    // caller does after arming.
+    if (_parentPolicy == ParentWatch::WhileMissing) {
+        _dirWatch = ::inotify_add_watch(_inotify.get(), _dir.c_str(), kDirMask);
+        if (_dirWatch >= 0) {
+            if (_parentWatch >= 0) ::inotify_rm_watch(_inotify.get(), _parentWatch);
+            _parentWatch = -1;
+            return;
+        }
+    }
     if (_parentWatch < 0) _parentWatch = ::inotify_add_watch(_inotify.get(), _parent.c_str(), kParentMask);
     _dirWatch = ::inotify_add_watch(_inotify.get(), _dir.c_str(), kDirMask);
+    if (_dirWatch >= 0 && _parentPolicy == ParentWatch::WhileMissing) {
+        ::inotify_rm_watch(_inotify.get(), _parentWatch);  // it appeared between the two calls
+        _parentWatch = -1;
+    }
 }
 
 void DirectoryWatcher::lost(std::vector<Change>& out) {

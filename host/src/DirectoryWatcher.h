@@ -13,6 +13,16 @@ namespace hostd {
 /// watched too, so that the directory's removal, and its (re)creation, are seen.
 class DirectoryWatcher {
 public:
+    /// When the parent directory is watched. inotify cannot filter a directory's events by
+    /// name, so a parent watch wakes hostd for every entry made or removed next to the
+    /// directory (in /tmp, for every compiler temporary): keep it only where it is needed.
+    enum class ParentWatch {
+        Always,        ///< The caller holds the directory open: its removal sends no
+                       ///< IN_DELETE_SELF until the fd is closed; only the parent sees it.
+        WhileMissing,  ///< Removal is seen by IN_DELETE_SELF/IN_MOVE_SELF; the parent is
+                       ///< watched only to see the directory (re)appear.
+    };
+
     /// What happened, after a batch of inotify events is read.
     struct Change {
         enum Kind {
@@ -25,7 +35,7 @@ public:
         std::string name;  ///< File name within the directory (FileReady/FileChanged/FileGone).
     };
 
-    explicit DirectoryWatcher(std::string dir);
+    explicit DirectoryWatcher(std::string dir, ParentWatch parentWatch = ParentWatch::Always);
         /// Creates the inotify instance and starts watching (or waits for the directory to
         /// appear). Throws std::system_error if inotify is unavailable.
 
@@ -48,6 +58,7 @@ private:
     UniqueFd _inotify;
     int _dirWatch = -1;
     int _parentWatch = -1;
+    ParentWatch _parentPolicy;
 };
 
 }  // namespace hostd

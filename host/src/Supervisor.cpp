@@ -180,8 +180,10 @@ void Supervisor::watchConfig() {
     auto slash = _source.path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : _source.path.substr(0, slash);
     try {
-        _configDirWatcher = std::make_unique<DirectoryWatcher>(dir);
-        _dropinWatcher = std::make_unique<DirectoryWatcher>(_source.path + ".d");
+        // Neither directory is held open, so their removal is seen without watching the parent.
+        _configDirWatcher = std::make_unique<DirectoryWatcher>(dir, DirectoryWatcher::ParentWatch::WhileMissing);
+        _dropinWatcher =
+            std::make_unique<DirectoryWatcher>(_source.path + ".d", DirectoryWatcher::ParentWatch::WhileMissing);
     } catch (const std::system_error& e) {
         HOSTD_LOG(Warning, "", "cannot watch the configuration; reload with SIGHUP", {"error", e.what()});
         _configDirWatcher.reset();
