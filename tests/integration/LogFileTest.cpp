@@ -82,6 +82,9 @@ TEST_F(LogFile, TenThousandPluginLinesAcrossARotationAndShutdownArePresentExactl
 TEST_F(LogFile, ALogFileThatCannotBeOpenedStopsTheStartNamingFileAndReason) {
     install("a");
     writeConfig(hostSection("log_target = " + path("no/such/dir/hostd.log")) + probeSection("a"));
+    EXPECT_EQ(start({"--check-config"}).waitExit(30s), 0);
+    EXPECT_EQ(countLog(configPath() + ":3: warning: directory of log file " + path("no/such/dir/hostd.log") +
+                       " does not exist"), 1) << log();
     EXPECT_EQ(start().waitExit(30s), 78);
     EXPECT_EQ(countLog("hostd: cannot start error=\"cannot open log file " + path("no/such/dir/hostd.log") +
                        ": No such file or directory\" exit_code=78"), 1) << log();

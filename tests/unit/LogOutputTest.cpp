@@ -114,6 +114,7 @@ TEST_F(LogOutputTest, ReopenFailureKeepsWritingToTheOldFile) {
 
 TEST_F(LogOutputTest, JournalStreamMatchingStderrMakesAutoJournal) {
     hostd::HostSettings host;  // log_format = auto, log_target = stderr
+    ::unsetenv("JOURNAL_STREAM");  // the test runner may itself run under systemd
     struct stat st {};
     ASSERT_EQ(::fstat(STDERR_FILENO, &st), 0);
     EXPECT_EQ(hostd::logDestination(host).format, LogFormat::Text);
