@@ -1,5 +1,6 @@
 #include "Config.h"
 
+#include "LogOutput.h"
 #include "Privileges.h"
 #include "Rlimits.h"
 
@@ -202,6 +203,16 @@ public:
                     error(v.origin, bad);
                 else
                     (key == "rlimit_nofile" ? h.rlimitNofile : key == "rlimit_core" ? h.rlimitCore : h.rlimitFsize) = v.value;
+            } else if (key == "log_format") {
+                if (v.value == "auto" || parseLogFormat(v.value))
+                    h.logFormat = v.value;
+                else
+                    error(v.origin, "log_format = '" + v.value + "' is not one of auto, text, json, journal");
+            } else if (key == "log_target") {
+                if (isValidLogTarget(v.value))
+                    h.logTarget = v.value;
+                else
+                    error(v.origin, "log_target = '" + v.value + "' is not stderr, syslog or an absolute file path");
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
@@ -297,6 +308,23 @@ private:
     std::vector<ConfigIssue>& _issues;
 };
 
+/// Validation messages quote the value they refuse, and reach the log on a reload: a secret
+/// value (ConfigSnapshot::isSecret) is replaced in the messages about its line.
+void redactIssues(const std::map<std::string, RawSection>& sections, const ConfigSnapshot& snapshot,
+                  std::vector<ConfigIssue>& issues) {
+    static const std::string kRedacted = "<redacted>";
+    for (const auto& [_, section] : sections)
+        for (const auto& [key, v] : section.keys) {
+            if (v.value.empty() || !snapshot.isSecret(key)) continue;
+            for (auto& issue : issues) {
+                if (issue.origin.file != v.origin.file || issue.origin.line != v.origin.line) continue;
+                for (auto pos = issue.message.find(v.value); pos != std::string::npos;
+                     pos = issue.message.find(v.value, pos + kRedacted.size()))
+                    issue.message.replace(pos, v.value.size(), kRedacted);
+            }
+        }
+}
+
 bool readFile(const std::string& path, std::string& out) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) return false;  // a directory "opens" and reads empty
@@ -331,7 +359,9 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"capabilities", joinCapabilities(h.capabilities)},
             {"rlimit_nofile", h.rlimitNofile},
             {"rlimit_core", h.rlimitCore},
-            {"rlimit_fsize", h.rlimitFsize}};
+            {"rlimit_fsize", h.rlimitFsize},
+            {"log_format", h.logFormat},
+            {"log_target", h.logTarget}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {
@@ -400,6 +430,7 @@ ConfigLoad parseConfig(const std::vector<ConfigText>& sources) {
     if (auto it = sections.find("hostd"); it != sections.end()) validator.hostSection(it->second, *snapshot);
     for (const auto& name : order)
         if (name != "hostd") validator.pluginSection(name.substr(kPluginPrefix.size()), sections[name], *snapshot);
+    redactIssues(sections, *snapshot, result.issues);
     bool anyError = std::any_of(result.issues.begin(), result.issues.end(), [](auto& i) { return !i.warning; });
     std::stable_sort(result.issues.begin(), result.issues.end(), [&](const ConfigIssue& a, const ConfigIssue& b) {
         auto rank = [&](const std::string& f) {

@@ -73,6 +73,8 @@ struct HostSettings {
     std::string rlimitNofile = "hard";      ///< rlimit_* values as written, validated (Rlimits.h).
     std::string rlimitCore;
     std::string rlimitFsize;
+    std::string logFormat = "auto";         ///< auto, text, json or journal (LogOutput.h).
+    std::string logTarget = "stderr";       ///< stderr, syslog or an absolute file path.
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);

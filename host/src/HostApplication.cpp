@@ -4,6 +4,7 @@
 #include "Daemon.h"
 #include "ExitCode.h"
 #include "Log.h"
+#include "LogOutput.h"
 #include "Notifier.h"
 #include "Privileges.h"
 #include "Rlimits.h"
@@ -167,7 +168,9 @@ int HostApplication::main(const std::vector<std::string>& args) {
 
 int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport& report) {
     try {
-        // The pidfile first: a second instance must be refused before it changes anything.
+        // The log first, so that with --daemon every later line (a held pidfile too) is kept.
+        openLogOutput(config.host);
+        // The pidfile next: a second instance must be refused before it changes anything else.
         std::string pidfile = _pidfilePath.value_or(config.host.pidfile);
         if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile);
         applyLimits(config);  // while raising a hard limit is still allowed

@@ -1,8 +1,5 @@
 #pragma once
 
-#include <Poco/AutoPtr.h>
-#include <Poco/Channel.h>
-
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -27,8 +24,8 @@ struct LogField {
 };
 
 /// The host's log: every line has a time, a level, the subject (the plugin, or "hostd"),
-/// a message and structured fields. Lines are formatted here and written to a Poco channel.
-/// Thread-safe.
+/// a message and structured fields; LogOutput (LogOutput.h) formats and writes it as
+/// [hostd] log_format and log_target say. Thread-safe.
 class Log {
 public:
     static void setLevel(Level level);
@@ -44,9 +41,6 @@ public:
 
     static bool pluginEnabled(std::string_view plugin, Level level);
         /// True if a line of the plugin's own at this level passes its filter.
-
-    static void setChannel(Poco::AutoPtr<Poco::Channel> channel);
-        /// Defaults to stderr.
 
     static void write(Level level, std::string_view plugin, std::string_view message,
                       std::initializer_list<LogField> fields, const char* file = nullptr, int line = 0);

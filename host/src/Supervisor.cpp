@@ -2,6 +2,7 @@
 
 #include "ExitCode.h"
 #include "Log.h"
+#include "LogOutput.h"
 #include "SupervisorInternal.h"
 
 #include <algorithm>
@@ -138,6 +139,9 @@ void Supervisor::onSignal(int sig) {
             HOSTD_LOG(Notice, "", "rescanning the plugin directory", {"signal", signalName(sig)}, {"path", pluginDir()});
             rescan();
         }
+        break;
+    case SIGUSR1:  // logrotate's postrotate, also while draining: lines keep coming
+        reopenLogFile();
         break;
     default:
         HOSTD_LOG(Debug, "", "signal ignored", {"signal", signalName(sig)});
@@ -282,6 +286,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     ConfigPtr old = std::exchange(_config, load.config);
     ++_generation;
     applyLogLevels(*_config);
+    reconfigureLog(_config->host);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
     applyConfigChange(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));

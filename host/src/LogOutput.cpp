@@ -1,0 +1,195 @@
+#include "LogOutput.h"
+
+#include "Config.h"
+#include "ExitCode.h"
+#include "StartupError.h"
+#include "UniqueFd.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace hostd {
+
+namespace {
+
+enum class Sink { Stderr, File, Syslog };
+
+/// The output. Writers read format and sink without the lock to format outside it; a line
+/// formatted just before a switch is written in the previous format, which is harmless.
+struct Output {
+    std::mutex mutex;  // guards destination, file and the write itself
+    LogDestination destination;
+    UniqueFd file;
+    std::atomic<LogFormat> format{LogFormat::Text};
+    std::atomic<Sink> sink{Sink::Stderr};
+};
+
+Output& output() {
+    // Never destroyed: a plugin thread abandoned past its deadline may still log while the
+    // process leaves through exit().
+    static Output* out = new Output;
+    return *out;
+}
+
+void writeAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // full disk, closed stderr: there is nowhere to say so
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+UniqueFd openLogFile(const std::string& path) {
+    // O_NOFOLLOW: hostd opens its log as root; a symlink planted in a log directory must not
+    // make it append to another file.
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640));
+    if (!fd) {
+        int error = errno;
+        std::string what = "cannot open log file " + path;
+        if (error == ELOOP) what += " (a symbolic link; log_target must name the file itself)";
+        throw std::system_error(error, std::generic_category(), what);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat " + path);
+    if (!S_ISREG(st.st_mode))
+        throw std::system_error(EINVAL, std::generic_category(), "cannot open log file " + path + " (not a regular file)");
+    return fd;
+}
+
+int syslogPriority(Level level) { return static_cast<int>(level); }  // Level values are the priorities
+
+}  // namespace
+
+bool isValidLogTarget(std::string_view target) {
+    if (target == "stderr" || target == "syslog") return true;
+    return target.size() > 1 && target.front() == '/' && target.back() != '/' &&
+           target.find('\0') == std::string_view::npos;
+}
+
+bool stderrIsJournal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) return false;
+    unsigned long long device = 0, inode = 0;
+    if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == device && static_cast<unsigned long long>(st.st_ino) == inode;
+}
+
+LogDestination logDestination(const HostSettings& host) {
+    LogDestination d;
+    d.target = host.logTarget;
+    if (auto format = parseLogFormat(host.logFormat))
+        d.format = *format;
+    else  // auto
+        d.format = d.target == "stderr" && stderrIsJournal() ? LogFormat::Journal : LogFormat::Text;
+    return d;
+}
+
+void LogOutput::open(const LogDestination& destination) {
+    UniqueFd file;
+    if (destination.isFile()) file = openLogFile(destination.target);
+    Sink sink = destination.isFile() ? Sink::File : destination.target == "syslog" ? Sink::Syslog : Sink::Stderr;
+    Output& out = output();
+    std::lock_guard<std::mutex> lock(out.mutex);
+    if (sink == Sink::Syslog && out.sink != Sink::Syslog)
+        ::openlog("hostd", LOG_PID | LOG_NDELAY, LOG_DAEMON);  // NDELAY: connect before privileges drop
+    else if (sink != Sink::Syslog && out.sink == Sink::Syslog)
+        ::closelog();
+    out.destination = destination;
+    std::swap(out.file, file);  // the old file is closed after the lock is released
+    out.format = destination.format;
+    out.sink = sink;
+}
+
+void LogOutput::reopen() {
+    Output& out = output();
+    std::string path;
+    {
+        std::lock_guard<std::mutex> lock(out.mutex);
+        if (!out.destination.isFile()) return;
+        path = out.destination.target;
+    }
+    UniqueFd file = openLogFile(path);
+    std::lock_guard<std::mutex> lock(out.mutex);
+    if (out.destination.target == path) std::swap(out.file, file);
+}
+
+LogDestination LogOutput::current() {
+    Output& out = output();
+    std::lock_guard<std::mutex> lock(out.mutex);
+    return out.destination;
+}
+
+void LogOutput::write(const LogRecord& record) {
+    Output& out = output();
+    Sink sink = out.sink.load(std::memory_order_relaxed);
+    LogFormat format = out.format.load(std::memory_order_relaxed);
+    // One buffer per thread, reused: formatting a line allocates nothing once it has grown.
+    thread_local std::string line;
+    line.clear();
+    if (sink == Sink::Syslog)  // syslog carries time and priority itself
+        formatLogLine(line, format == LogFormat::Journal ? LogFormat::Text : format, record, false);
+    else
+        formatLogLine(line, format, record);
+    {
+        std::lock_guard<std::mutex> lock(out.mutex);
+        if (out.sink == Sink::Syslog)
+            ::syslog(syslogPriority(record.level), "%.*s", static_cast<int>(line.size() - 1), line.data());
+        else
+            writeAll(out.file ? out.file.get() : STDERR_FILENO, line);
+    }
+    if (line.capacity() > 65536) std::string().swap(line);  // after a huge plugin message
+}
+
+void openLogOutput(const HostSettings& host) {
+    LogDestination d = logDestination(host);
+    try {
+        LogOutput::open(d);
+    } catch (const std::system_error& e) {
+        throw StartupError(kExitConfig, e.what());
+    }
+    HOSTD_LOG(Info, "", "log output", {"format", std::string(logFormatName(d.format))}, {"target", d.target});
+}
+
+void reconfigureLog(const HostSettings& host) {
+    LogDestination next = logDestination(host), previous = LogOutput::current();
+    if (next == previous) return;
+    HOSTD_LOG(Notice, "", "log output changes", {"format", std::string(logFormatName(next.format))},
+              {"target", next.target});
+    try {
+        LogOutput::open(next);
+    } catch (const std::system_error& e) {
+        HOSTD_LOG(Error, "", "cannot change the log output; keeping the previous one", {"error", e.what()});
+        return;
+    }
+    HOSTD_LOG(Notice, "", "log output changed", {"format", std::string(logFormatName(next.format))},
+              {"target", next.target}, {"previous_target", previous.target});
+}
+
+void reopenLogFile() {
+    LogDestination d = LogOutput::current();
+    if (!d.isFile()) {
+        HOSTD_LOG(Info, "", "SIGUSR1: no log file to reopen", {"target", d.target});
+        return;
+    }
+    try {
+        LogOutput::reopen();
+    } catch (const std::system_error& e) {
+        HOSTD_LOG(Error, "", "cannot reopen the log file; still writing to the previous one", {"path", d.target},
+                  {"error", e.what()});
+        return;
+    }
+    HOSTD_LOG(Notice, "", "log file reopened", {"path", d.target}, {"signal", "SIGUSR1"});
+}
+
+}  // namespace hostd

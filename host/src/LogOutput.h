@@ -1,0 +1,68 @@
+#pragma once
+
+#include "LogFormat.h"
+
+#include <string>
+#include <string_view>
+
+namespace hostd {
+
+struct HostSettings;
+
+/// Where the log goes and how it is written: [hostd] log_format and log_target.
+struct LogDestination {
+    LogFormat format = LogFormat::Text;
+    std::string target = "stderr";  ///< "stderr", "syslog", or an absolute file path.
+
+    bool operator==(const LogDestination&) const = default;
+    bool isFile() const { return !target.empty() && target.front() == '/'; }
+};
+
+bool isValidLogTarget(std::string_view target);
+    /// "stderr", "syslog", or an absolute path that does not end in '/'.
+
+bool stderrIsJournal();
+    /// True if JOURNAL_STREAM ("DEVICE:INODE", set by systemd for a service whose stderr is
+    /// connected to the journal) names what file descriptor 2 is. A child whose stderr was
+    /// redirected still inherits the variable: hence the comparison (systemd.exec(5)).
+
+LogDestination logDestination(const HostSettings& host);
+    /// The configured destination; log_format = auto is journal when the target is stderr
+    /// and stderr is the journal's stream, else text.
+
+/// The process's log output. Each line is formatted once, then written with one write(2)
+/// (or syslog(3)) under a mutex: nothing is buffered, so no line is lost at exit on any
+/// path (including the _exit after an abandoned plugin call, and a crash), and during a
+/// reopen every line goes to exactly one file. An AsyncChannel would add a queue that has to
+/// be drained before every exit (DESIGN.md section 8) for no gain: a write to a file or the
+/// journal's pipe costs a few microseconds.
+class LogOutput {
+public:
+    static void open(const LogDestination& destination);
+        /// Switches to destination; a file is opened O_APPEND|O_CLOEXEC|O_NOFOLLOW, created
+        /// with mode 0640, and must be a regular file. Throws std::system_error naming the
+        /// file; the previous output then stays in use.
+
+    static void reopen();
+        /// For a file target: opens the path again (logrotate renamed the file) and switches
+        /// to the new file. Throws std::system_error; the current file then stays in use.
+
+    static LogDestination current();
+
+    static void write(const LogRecord& record);
+        /// Formats and writes one line. Thread-safe; never throws.
+};
+
+void openLogOutput(const HostSettings& host);
+    /// At start-up, before any plugin: switches to the configured destination. Throws
+    /// StartupError (kExitConfig) naming the file and the reason.
+
+void reconfigureLog(const HostSettings& host);
+    /// After a configuration reload: switches to a changed destination, saying so in the
+    /// old and the new output; if the new one cannot be opened, logs why and keeps the old.
+
+void reopenLogFile();
+    /// SIGUSR1: reopens the log file and logs the outcome (in the new file, or, on failure,
+    /// in the old one).
+
+}  // namespace hostd
