@@ -1,5 +1,6 @@
 #include "Config.h"
 
+#include "ControlSocket.h"
 #include "Privileges.h"
 #include "Rlimits.h"
 
@@ -202,6 +203,12 @@ public:
                     error(v.origin, bad);
                 else
                     (key == "rlimit_nofile" ? h.rlimitNofile : key == "rlimit_core" ? h.rlimitCore : h.rlimitFsize) = v.value;
+            } else if (key == "control_socket") {
+                if (auto bad = checkSocketPath(key, v.value); !bad.empty()) error(v.origin, bad);
+                else h.controlSocket = v.value;
+            } else if (key == "control_group") {
+                if (auto bad = checkAccountName(key, v.value); !bad.empty()) error(v.origin, bad);
+                else h.controlGroup = v.value;
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
@@ -331,7 +338,9 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"capabilities", joinCapabilities(h.capabilities)},
             {"rlimit_nofile", h.rlimitNofile},
             {"rlimit_core", h.rlimitCore},
-            {"rlimit_fsize", h.rlimitFsize}};
+            {"rlimit_fsize", h.rlimitFsize},
+            {"control_socket", h.controlSocket},
+            {"control_group", h.controlGroup}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {

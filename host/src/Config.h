@@ -73,6 +73,8 @@ struct HostSettings {
     std::string rlimitNofile = "hard";      ///< rlimit_* values as written, validated (Rlimits.h).
     std::string rlimitCore;
     std::string rlimitFsize;
+    std::string controlSocket = "/run/hostd/control.sock";  ///< hostctl's unix socket; empty: none (ControlSocket.h).
+    std::string controlGroup;               ///< Members may use hostctl besides root and hostd's user; empty: none.
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);

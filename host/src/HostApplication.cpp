@@ -189,6 +189,9 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
         Supervisor supervisor(std::move(config), std::move(source));
         code = supervisor.run();
         abandoned = supervisor.hasAbandonedCalls();
+    } catch (const StartupError& e) {  // the control socket (ControlSocket.h)
+        HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});
+        return report.failed(e.exitCode(), e.what());
     } catch (const std::system_error& e) {
         HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
         return report.failed(kExitOsError, std::string("fatal system error: ") + e.what());

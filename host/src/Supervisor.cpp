@@ -1,5 +1,6 @@
 #include "Supervisor.h"
 
+#include "ControlServer.h"
 #include "ExitCode.h"
 #include "Log.h"
 #include "SupervisorInternal.h"
@@ -34,6 +35,7 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::mov
     _loop.add(FailureInbox::instance().fd(), [this] {
         for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
     });
+    openControl();
 }
 
 void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {
@@ -269,6 +271,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     HOSTD_LOG(Info, "", "reloading configuration", {"reason", std::string(why)}, {"config", _source.path});
     _notifier.reloading();
     ConfigLoad load = loadConfig(_source.path, _source.required);
+    recordReload(why, load);
     for (const auto& issue : load.issues)
         Log::write(issue.warning ? Level::Warning : Level::Error, "", issue.str(), {}, __FILE_NAME__, __LINE__);
     if (!load.ok()) {
@@ -282,6 +285,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     applyLogLevels(*_config);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
     applyConfigChange(*old);
+    controlConfigChanged(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));
 }
 
