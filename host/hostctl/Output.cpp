@@ -91,7 +91,8 @@ void printHuman(const std::string& cmd, const Object& r, std::ostream& out) {
     else if (cmd == "log-level")
         out << "log level " << text(r, "level") << (r.has("plugin") ? " for plugin " + text(r, "plugin") : "") << "\n";
     else
-        out << cmd << " " << text(r, "plugin") << ": accepted (now " << text(r, "state") << ")\n";
+        out << cmd << " " << text(r, "plugin") << ": accepted (now " << text(r, "state")
+            << (text(r, "pending").empty() ? "" : ", " + text(r, "pending") + " pending") << ")\n";
 }
 
 }  // namespace hostctl

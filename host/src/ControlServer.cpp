@@ -1,6 +1,8 @@
 #include "ControlServer.h"
 
+#include "ExitCode.h"
 #include "Log.h"
+#include "StartupError.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -44,6 +46,21 @@ std::optional<gid_t> resolveControlGroup(const std::string& name) {
     group entry{}, *found = nullptr;
     if (::getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr) return entry.gr_gid;
     return std::nullopt;
+}
+
+std::optional<ControlSocket> openControlSocket(const ConfigSnapshot& config) {
+    const HostSettings& h = config.host;
+    if (h.controlSocket.empty()) {
+        HOSTD_LOG(Info, "", "control socket disabled (control_socket is empty)");
+        return std::nullopt;
+    }
+    std::optional<gid_t> group;
+    if (!h.controlGroup.empty() && !(group = resolveControlGroup(h.controlGroup))) {
+        auto o = config.hostOrigins.find("control_group");
+        throw StartupError(kExitConfig, (o == config.hostOrigins.end() ? "" : o->second.str() + ": ") + "control_group '" +
+                                            h.controlGroup + "' does not exist");
+    }
+    return ControlSocket::open(h.controlSocket, config.hostOrigins.count("control_socket") > 0, group);
 }
 
 ControlServer::ControlServer(EventLoop& loop, ControlSocket socket, const ControlCommands& commands)

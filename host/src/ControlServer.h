@@ -1,5 +1,6 @@
 #pragma once
 
+#include "Config.h"
 #include "ControlProtocol.h"
 #include "ControlSocket.h"
 #include "EventLoop.h"
@@ -61,6 +62,12 @@ private:
     std::optional<gid_t> _group;
     std::map<int, Client> _clients;
 };
+
+std::optional<ControlSocket> openControlSocket(const ConfigSnapshot& config);
+    /// The socket of control_socket, its file owned by control_group if set; nothing if
+    /// control_socket is empty or its default directory is missing. Runs before privileges
+    /// are dropped, like the pidfile: /run/hostd may be writable by root only. Throws
+    /// StartupError (ControlSocket::open; kExitConfig if control_group does not exist).
 
 std::optional<gid_t> resolveControlGroup(const std::string& name);
     /// The group's id (a name through getgrnam_r, or a number), or nothing if unknown.

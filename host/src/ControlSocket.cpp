@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <utility>
 
 namespace hostd {
 
@@ -90,7 +91,7 @@ std::string checkSocketPath(const std::string& key, const std::string& value) {
     return {};
 }
 
-std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool explicitlySet) {
+std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool explicitlySet, std::optional<gid_t> group) {
     std::string dir = dirName(path);
     if (!checkDirectory(path, dir)) {
         if (explicitlySet)
@@ -112,6 +113,11 @@ std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool e
     ::unlink(tmp.c_str());  // left by a killed process with our pid
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         failErrno(kExitOsError, "control_socket: bind " + tmp);
+    // A group the process is not in (not root, no CAP_CHOWN) is refused by the kernel: then only
+    // root and hostd's user can connect, and the log says why.
+    if (group && ::chown(tmp.c_str(), static_cast<uid_t>(-1), *group) != 0)
+        HOSTD_LOG(Warning, "", "cannot give the control socket to control_group; its members cannot connect",
+                  {"path", path}, {"gid", std::to_string(*group)}, {"error", std::strerror(errno)});
     struct stat st {};
     if (::chmod(tmp.c_str(), 0660) != 0 || ::listen(fd.get(), 64) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0 ||
         ::lstat(path.c_str(), &st) != 0) {
@@ -132,7 +138,20 @@ ControlSocket::ControlSocket(ControlSocket&& other) noexcept
     other._path.clear();
 }
 
-ControlSocket::~ControlSocket() {
+ControlSocket& ControlSocket::operator=(ControlSocket&& other) noexcept {
+    if (this != &other) {
+        removeFile();
+        _fd = std::move(other._fd);
+        _path = std::exchange(other._path, {});
+        _dev = other._dev;
+        _ino = other._ino;
+    }
+    return *this;
+}
+
+ControlSocket::~ControlSocket() { removeFile(); }
+
+void ControlSocket::removeFile() noexcept {
     if (_path.empty()) return;
     // Only our own file: a second hostd may have replaced it after this one was refused, or
     // an operator may have moved things around.

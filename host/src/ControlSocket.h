@@ -21,8 +21,10 @@ class ControlSocket {
 public:
     static constexpr const char* kDefaultPath = "/run/hostd/control.sock";
 
-    static std::optional<ControlSocket> open(const std::string& path, bool explicitlySet);
-        /// Creates and listens on path (non-blocking, close-on-exec). If path's directory does
+    static std::optional<ControlSocket> open(const std::string& path, bool explicitlySet,
+                                             std::optional<gid_t> group = std::nullopt);
+        /// Creates and listens on path (non-blocking, close-on-exec), mode 0660, its group set
+        /// to group if given (so that its members can connect). If path's directory does
         /// not exist and the path was not set explicitly (the default /run/hostd exists only
         /// under systemd's RuntimeDirectory=), logs a warning and returns nothing. A socket
         /// file nobody listens on is removed and replaced.
@@ -31,7 +33,7 @@ public:
         /// on path ("another hostd is listening on PATH") or a system call fails.
 
     ControlSocket(ControlSocket&& other) noexcept;
-    ControlSocket& operator=(ControlSocket&&) = delete;
+    ControlSocket& operator=(ControlSocket&& other) noexcept;
     ControlSocket(const ControlSocket&) = delete;
     ~ControlSocket();
         /// Removes the socket file, if it is still the one this object created.
@@ -40,6 +42,7 @@ public:
     const std::string& path() const noexcept { return _path; }
 
 private:
+    void removeFile() noexcept;
     ControlSocket(UniqueFd fd, std::string path, dev_t dev, ino_t ino);
 
     UniqueFd _fd;

@@ -1,6 +1,7 @@
 #include "HostApplication.h"
 
 #include "ConfigCheck.h"
+#include "ControlServer.h"
 #include "Daemon.h"
 #include "ExitCode.h"
 #include "Log.h"
@@ -170,6 +171,7 @@ int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport&
         // The pidfile first: a second instance must be refused before it changes anything.
         std::string pidfile = _pidfilePath.value_or(config.host.pidfile);
         if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile);
+        _controlSocket = openControlSocket(config);  // like the pidfile: where only root may write
         applyLimits(config);  // while raising a hard limit is still allowed
         dropPrivileges(config);
     } catch (const StartupError& e) {
@@ -186,12 +188,9 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
     int code = kExitOk;
     bool abandoned = false;
     try {
-        Supervisor supervisor(std::move(config), std::move(source));
+        Supervisor supervisor(std::move(config), std::move(source), std::move(_controlSocket));
         code = supervisor.run();
         abandoned = supervisor.hasAbandonedCalls();
-    } catch (const StartupError& e) {  // the control socket (ControlSocket.h)
-        HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});
-        return report.failed(e.exitCode(), e.what());
     } catch (const std::system_error& e) {
         HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
         return report.failed(kExitOsError, std::string("fatal system error: ") + e.what());

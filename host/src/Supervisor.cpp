@@ -25,7 +25,8 @@ std::string signalName(int sig) {
 
 }  // namespace
 
-Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::move(config)), _source(std::move(source)) {
+Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control)
+    : _config(std::move(config)), _source(std::move(source)) {
     _loop.add(_signals.fd(), [this] {
         while (auto sig = _signals.read()) onSignal(*sig);
     });
@@ -35,7 +36,7 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::mov
     _loop.add(FailureInbox::instance().fd(), [this] {
         for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
     });
-    openControl();
+    openControl(std::move(control));
 }
 
 void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {

@@ -3,6 +3,7 @@
 #include "CallRunner.h"
 #include "Config.h"
 #include "ControlProtocol.h"
+#include "ControlSocket.h"
 #include "CrashHistory.h"
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
@@ -31,8 +32,9 @@ class ControlServer;
 /// SupervisorDirectory.cpp (plugin files arriving, changing and leaving).
 class Supervisor {
 public:
-    Supervisor(ConfigPtr config, ConfigSource source);
-        /// Throws std::system_error if the event loop or inotify cannot be set up.
+    Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control = std::nullopt);
+        /// Serves hostctl on control (openControlSocket()) if given. Throws std::system_error if
+        /// the event loop or inotify cannot be set up.
     ~Supervisor();
 
     int run();
@@ -102,8 +104,8 @@ private:
     TrustPolicy trustPolicy(const std::string& name) const;
 
     // SupervisorControl.cpp: hostctl's commands (ControlServer.h)
-    void openControl();
-        /// Opens control_socket and registers the commands. Throws StartupError.
+    void openControl(std::optional<ControlSocket> socket);
+        /// Registers the commands and serves them on socket.
     void recordReload(std::string_view why, const ConfigLoad& load);
     void controlConfigChanged(const ConfigSnapshot& old);
     Plugin& controlPlugin(const ControlRequest& request);

@@ -9,9 +9,7 @@
 #include "Supervisor.h"
 
 #include "ControlServer.h"
-#include "ExitCode.h"
 #include "Log.h"
-#include "StartupError.h"
 #include "SupervisorInternal.h"
 
 #include <Poco/JSON/Array.h>
@@ -46,26 +44,39 @@ Array::Ptr toArray(const std::vector<std::string>& items) {
     return a;
 }
 
+/// What start, stop, restart and reload NAME answer: where the plugin is now, and what it
+/// waits to do (a stop waits for its dependents to stop first).
+const char* pendingName(AfterStop a) {
+    switch (a) {
+    case AfterStop::None: return "";
+    case AfterStop::Restart: return "restart";
+    case AfterStop::Replace: return "upgrade";
+    case AfterStop::Remove: return "remove";
+    case AfterStop::Fail: return "fail";
+    case AfterStop::Disable: return "disable";
+    case AfterStop::Hold: return "stop";
+    }
+    return "";
+}
+
+Object::Ptr pluginReply(const Plugin& p) {
+    Object::Ptr reply = new Object;
+    reply->set("plugin", p.name);
+    reply->set("state", std::string(stateName(p.state)));
+    reply->set("pending", pendingName(p.afterStop));
+    return reply;
+}
+
 std::string describeState(const Plugin& p) {
     return std::string(stateName(p.state)) + (p.reason.empty() ? "" : " (" + p.reason + ")");
 }
 
 }  // namespace
 
-void Supervisor::openControl() {
-    const HostSettings& h = _config->host;
-    if (h.controlSocket.empty()) {
-        HOSTD_LOG(Info, "", "control socket disabled (control_socket is empty)");
-        return;
-    }
-    std::optional<gid_t> group;
-    if (!h.controlGroup.empty() && !(group = resolveControlGroup(h.controlGroup))) {
-        auto o = _config->hostOrigins.find("control_group");
-        throw StartupError(kExitConfig, (o == _config->hostOrigins.end() ? "" : o->second.str() + ": ") + "control_group '" +
-                                            h.controlGroup + "' does not exist");
-    }
-    auto socket = ControlSocket::open(h.controlSocket, _config->hostOrigins.count("control_socket") > 0);
+void Supervisor::openControl(std::optional<ControlSocket> socket) {
     if (!socket) return;
+    const HostSettings& h = _config->host;
+    std::optional<gid_t> group = h.controlGroup.empty() ? std::nullopt : resolveControlGroup(h.controlGroup);
     _commands.add("status", [this](const ControlRequest& r) { return controlStatus(r); });
     _commands.add("list", [this](const ControlRequest& r) { return controlList(r); });
     _commands.add("reload", [this](const ControlRequest& r) { return controlReload(r); });
@@ -75,7 +86,6 @@ void Supervisor::openControl() {
     _commands.add("log-level", [this](const ControlRequest& r) { return controlLogLevel(r); });
     _control = std::make_unique<ControlServer>(_loop, std::move(*socket), _commands);
     _control->setGroup(group);
-    if (group) HOSTD_LOG(Info, "", "control socket open to a group", {"control_group", h.controlGroup}, {"gid", std::to_string(*group)});
 }
 
 void Supervisor::recordReload(std::string_view why, const ConfigLoad& load) {
@@ -165,9 +175,9 @@ Object::Ptr Supervisor::controlList(const ControlRequest&) {
 }
 
 Object::Ptr Supervisor::controlReload(const ControlRequest& r) {
-    controlMayChange(r);
     Object::Ptr reply = new Object;
     if (r.plugin.empty()) {
+        controlMayChange(r);
         reloadConfiguration("hostctl reload");
         if (!_lastReload->getValue<bool>("ok")) {
             auto errors = _lastReload->getArray("errors");
@@ -180,18 +190,17 @@ Object::Ptr Supervisor::controlReload(const ControlRequest& r) {
         return reply;
     }
     Plugin& p = controlPlugin(r);
+    controlMayChange(r);
     if (p.state != PluginState::Running || p.afterStop != AfterStop::None)
         throw ControlError("cannot reload " + p.name + ": it is " + describeState(p));
     if (!p.image->hasReload()) throw ControlError("cannot reload " + p.name + ": it has no reload callback");
     submitReload(p);
-    reply->set("plugin", p.name);
-    reply->set("state", std::string(stateName(p.state)));
-    return reply;
+    return pluginReply(p);
 }
 
 Object::Ptr Supervisor::controlStart(const ControlRequest& r) {
-    controlMayChange(r);
     Plugin& p = controlPlugin(r);
+    controlMayChange(r);
     if (p.afterStop == AfterStop::Hold) {
         p.afterStop = AfterStop::Restart;  // a stop still on its way: start again once it is done
     } else {
@@ -220,15 +229,12 @@ Object::Ptr Supervisor::controlStart(const ControlRequest& r) {
         }
     }
     schedule();
-    Object::Ptr reply = new Object;
-    reply->set("plugin", p.name);
-    reply->set("state", std::string(stateName(p.state)));
-    return reply;
+    return pluginReply(p);
 }
 
 Object::Ptr Supervisor::controlStop(const ControlRequest& r) {
-    controlMayChange(r);
     Plugin& p = controlPlugin(r);
+    controlMayChange(r);
     bool waiting = p.state == PluginState::Loaded || p.state == PluginState::Pending || p.state == PluginState::Blocked ||
                    p.state == PluginState::Failed;
     if (p.afterStop == AfterStop::Hold || (p.state == PluginState::Stopped && p.afterStop == AfterStop::None))
@@ -237,12 +243,8 @@ Object::Ptr Supervisor::controlStop(const ControlRequest& r) {
     requestStop(p, AfterStop::Hold);
     if (p.afterStop != AfterStop::Hold)  // an upgrade, removal or disable is already under way
         throw ControlError("cannot stop " + p.name + ": it is being replaced, removed or disabled");
-    std::string name = p.name;
     schedule();  // may apply the stop at once (a plugin that was not running)
-    Object::Ptr reply = new Object;
-    reply->set("plugin", name);
-    reply->set("state", std::string(stateName(p.state)));
-    return reply;
+    return pluginReply(p);
 }
 
 Object::Ptr Supervisor::controlRestart(const ControlRequest& r) {
@@ -251,10 +253,7 @@ Object::Ptr Supervisor::controlRestart(const ControlRequest& r) {
     controlMayChange(r);
     requestStop(p, AfterStop::Restart);  // its dependents stop first and start again after it
     schedule();
-    Object::Ptr reply = new Object;
-    reply->set("plugin", p.name);
-    reply->set("state", std::string(stateName(p.state)));
-    return reply;
+    return pluginReply(p);
 }
 
 Object::Ptr Supervisor::controlLogLevel(const ControlRequest& r) {

@@ -52,7 +52,10 @@ void HostdTest::install(const std::string& name, const std::string& fixture) con
 }
 
 std::string HostdTest::hostSection(const std::string& extra) const {
-    return "[hostd]\nplugin_dir = " + _pluginDir + "\n" + extra + "\n";
+    // A control socket of its own (after extra, so that extra's line numbers stay put): tests
+    // run in parallel and must never meet on the default /run/hostd/control.sock.
+    std::string control = extra.find("control_socket") == std::string::npos ? "control_socket = " + controlSocket() + "\n" : "";
+    return "[hostd]\nplugin_dir = " + _pluginDir + "\n" + extra + "\n" + control;
 }
 
 std::string HostdTest::probeSection(const std::string& name, const std::string& extra) const {

@@ -36,7 +36,10 @@ protected:
         /// Copies fixture FIXTURE.so to plugins/NAME.so (mode 0644) by write-then-rename.
 
     std::string hostSection(const std::string& extra = "") const;
-        /// "[hostd]\nplugin_dir = ...\n" plus extra lines.
+        /// "[hostd]\nplugin_dir = ...\n" plus extra lines, then control_socket = controlSocket()
+        /// unless extra sets it.
+
+    std::string controlSocket() const { return _dir + "/control.sock"; }
 
     std::string probeSection(const std::string& name, const std::string& extra = "") const;
         /// "[plugin.NAME]\nevents = ...\n" plus extra lines.
