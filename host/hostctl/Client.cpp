@@ -30,8 +30,12 @@ std::string exchange(const std::string& socketPath, const std::string& requestLi
         throw Failure(kUnavailable, "cannot connect to " + socketPath + ": " + std::strerror(e));
     }
     std::string out = requestLine + "\n";
+    // hostd refuses a peer (permission denied, too many clients) by answering at accept and
+    // closing at once, so the send may find the connection closed: the reply is still there
+    // to read.
+    std::string sendError;
     if (::send(fd.get(), out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size()))
-        throw Failure(kUnavailable, std::string("cannot send the request: ") + std::strerror(errno));
+        sendError = std::string("cannot send the request: ") + std::strerror(errno);
     std::string reply;
     char buf[65536];
     for (;;) {
@@ -40,7 +44,8 @@ std::string exchange(const std::string& socketPath, const std::string& requestLi
         ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) throw Failure(kUnavailable, "no reply from hostd within 60 s");
-        if (n <= 0) throw Failure(kUnavailable, "hostd closed the connection without replying");
+        if (n <= 0)
+            throw Failure(kUnavailable, sendError.empty() ? "hostd closed the connection without replying" : sendError);
         reply.append(buf, static_cast<std::size_t>(n));
     }
 }

@@ -49,7 +49,7 @@ TEST_F(CommandLine, InvalidConfigExitsWithEveryErrorAndStartsNothing) {
 
 TEST_F(CommandLine, PluginDirOptionOverridesTheConfig) {
     install("a");
-    writeConfig("[hostd]\nplugin_dir = /nonexistent\ncontrol_socket = " + controlSocket() + "\n" + probeSection("a"));
+    writeConfig("[hostd]\nplugin_dir = /nonexistent\n" + probeSection("a"));
     auto& hostd = start({"--plugin-dir=" + pluginDir()});
     ASSERT_TRUE(waitForLog("hostd: ready running=1"));
     hostd.signal(SIGTERM);
@@ -57,7 +57,7 @@ TEST_F(CommandLine, PluginDirOptionOverridesTheConfig) {
 }
 
 TEST_F(CommandLine, MissingPluginDirIsAWarningNotAFailure) {
-    writeConfig("[hostd]\nplugin_dir = " + path("absent") + "\ncontrol_socket = " + controlSocket() + "\n");
+    writeConfig("[hostd]\nplugin_dir = " + path("absent") + "\n");
     auto& hostd = start();
     ASSERT_TRUE(waitForLog("hostd: ready running=0"));
     EXPECT_EQ(countLog("plugin directory cannot be opened; waiting for it to appear path=" + path("absent")), 1);

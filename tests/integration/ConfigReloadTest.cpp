@@ -131,7 +131,7 @@ TEST_F(ConfigReload, ChangedPluginDirIsWatchedAndReconciled) {
     fs::permissions(other, fs::perms(0755));
     fs::copy_file(std::string(HOSTD_FIXTURE_DIR) + "/probe.so", other + "/c.so");
     fs::permissions(other + "/c.so", fs::perms(0644));
-    writeConfig("[hostd]\nplugin_dir = " + other + "\ncontrol_socket = " + controlSocket() + "\n" + probeSection("a") + probeSection("b") + probeSection("c"));
+    writeConfig("[hostd]\nplugin_dir = " + other + "\n" + probeSection("a") + probeSection("b") + probeSection("c"));
     ASSERT_TRUE(waitForLog("plugin=c: started"));
     ASSERT_TRUE(waitForLog("plugin=a: removed"));
     ASSERT_TRUE(waitForLog("plugin=b: removed"));

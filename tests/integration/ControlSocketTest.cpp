@@ -157,6 +157,7 @@ TEST_F(ControlSocket, ASecondInstanceOnTheSameSocketIsRefused) {
 }
 
 TEST_F(ControlSocket, AnExplicitSocketInAMissingDirectoryIsAConfigurationError) {
+    std::filesystem::remove(controlDropin());
     writeConfig(hostSection("control_socket = " + path("nodir/control.sock")) + probeSection("a"));
     auto& hostd = start();
     EXPECT_EQ(hostd.waitExit(15s), 78);
@@ -167,6 +168,7 @@ TEST_F(ControlSocket, AnExplicitSocketInAMissingDirectoryIsAConfigurationError) 
 
 TEST_F(ControlSocket, TheDefaultSocketInAMissingDirectoryIsAWarning) {
     if (std::filesystem::exists("/run/hostd")) GTEST_SKIP() << "/run/hostd exists here";
+    std::filesystem::remove(controlDropin());
     writeConfig("[hostd]\nplugin_dir = " + pluginDir() + "\n" + probeSection("a"));
     auto& hostd = startReady(1);
     EXPECT_EQ(countLog("hostd: control socket directory does not exist; running without hostctl access "
@@ -176,6 +178,7 @@ TEST_F(ControlSocket, TheDefaultSocketInAMissingDirectoryIsAWarning) {
 }
 
 TEST_F(ControlSocket, AnEmptyControlSocketDisablesIt) {
+    std::filesystem::remove(controlDropin());
     writeConfig(hostSection("control_socket =") + probeSection("a"));
     startReady(1);
     EXPECT_EQ(countLog("hostd: control socket disabled (control_socket is empty)"), 1);
