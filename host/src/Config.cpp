@@ -204,11 +204,15 @@ public:
                 else
                     (key == "rlimit_nofile" ? h.rlimitNofile : key == "rlimit_core" ? h.rlimitCore : h.rlimitFsize) = v.value;
             } else if (key == "control_socket") {
-                if (auto bad = checkSocketPath(key, v.value); !bad.empty()) error(v.origin, bad);
-                else h.controlSocket = v.value;
+                if (auto bad = checkSocketPath(key, v.value); !bad.empty())
+                    error(v.origin, bad);
+                else
+                    h.controlSocket = v.value;  // empty: no socket
             } else if (key == "control_group") {
-                if (auto bad = checkAccountName(key, v.value); !bad.empty()) error(v.origin, bad);
-                else h.controlGroup = v.value;
+                if (auto bad = checkAccountName(key, v.value); !bad.empty())
+                    error(v.origin, bad);
+                else
+                    h.controlGroup = v.value;
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
