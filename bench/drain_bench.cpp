@@ -70,7 +70,7 @@ int main() {
     const std::string& dir = tmp.path();
     fs::create_directory(dir + "/plugins");
     std::ofstream conf(dir + "/hostd.conf");
-    conf << "[hostd]\nplugin_dir = " << dir << "/plugins\nlog_level = notice\n";
+    conf << "[hostd]\nplugin_dir = " << dir << "/plugins\nlog_level = notice\ncontrol_socket = " << dir << "/control.sock\n";
     for (int i = 0; i < kPlugins; ++i) {
         std::string name = "p" + std::to_string(i);
         fs::copy_file(std::string(HOSTD_FIXTURE_DIR) + "/probe.so", dir + "/plugins/" + name + ".so");

@@ -64,7 +64,7 @@ std::string writeConfig(const std::string& dir, const std::string& pluginDir, co
     fs::create_directories(dir + "/etc");
     std::string path = dir + "/etc/hostd.conf";
     std::ofstream conf(path);
-    conf << "[hostd]\nplugin_dir = " << pluginDir << "\nlog_level = notice\n";
+    conf << "[hostd]\nplugin_dir = " << pluginDir << "\nlog_level = notice\ncontrol_socket = " << dir << "/control.sock\n";
     for (const auto& n : plugins) conf << "[plugin." << n << "]\nevents = " << events << "\n";
     return path;
 }

@@ -1,6 +1,7 @@
 #include "Config.h"
 
 #include "LogOutput.h"
+#include "ControlSocket.h"
 #include "Privileges.h"
 #include "Rlimits.h"
 
@@ -213,6 +214,16 @@ public:
                     h.logTarget = v.value;
                 else
                     error(v.origin, "log_target = '" + v.value + "' is not stderr, syslog or an absolute file path");
+            } else if (key == "control_socket") {
+                if (auto bad = checkSocketPath(key, v.value); !bad.empty())
+                    error(v.origin, bad);
+                else
+                    h.controlSocket = v.value;  // empty: no socket
+            } else if (key == "control_group") {
+                if (auto bad = checkAccountName(key, v.value); !bad.empty())
+                    error(v.origin, bad);
+                else
+                    h.controlGroup = v.value;
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
@@ -361,7 +372,9 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"rlimit_core", h.rlimitCore},
             {"rlimit_fsize", h.rlimitFsize},
             {"log_format", h.logFormat},
-            {"log_target", h.logTarget}};
+            {"log_target", h.logTarget},
+            {"control_socket", h.controlSocket},
+            {"control_group", h.controlGroup}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {

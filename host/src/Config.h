@@ -75,6 +75,8 @@ struct HostSettings {
     std::string rlimitFsize;
     std::string logFormat = "auto";         ///< auto, text, json or journal (LogOutput.h).
     std::string logTarget = "stderr";       ///< stderr, syslog or an absolute file path.
+    std::string controlSocket = "/run/hostd/control.sock";  ///< hostctl's unix socket; empty: none (ControlSocket.h).
+    std::string controlGroup;               ///< Members may use hostctl besides root and hostd's user; empty: none.
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);

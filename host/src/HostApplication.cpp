@@ -1,6 +1,7 @@
 #include "HostApplication.h"
 
 #include "ConfigCheck.h"
+#include "ControlServer.h"
 #include "Daemon.h"
 #include "ExitCode.h"
 #include "Log.h"
@@ -173,6 +174,7 @@ int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport&
         // The pidfile next: a second instance must be refused before it changes anything else.
         std::string pidfile = _pidfilePath.value_or(config.host.pidfile);
         if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile);
+        _controlSocket = openControlSocket(config);  // like the pidfile: where only root may write
         applyLimits(config);  // while raising a hard limit is still allowed
         dropPrivileges(config);
     } catch (const StartupError& e) {
@@ -189,7 +191,7 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
     int code = kExitOk;
     bool abandoned = false;
     try {
-        Supervisor supervisor(std::move(config), std::move(source));
+        Supervisor supervisor(std::move(config), std::move(source), std::move(_controlSocket));
         code = supervisor.run();
         abandoned = supervisor.hasAbandonedCalls();
     } catch (const std::system_error& e) {

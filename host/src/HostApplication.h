@@ -1,6 +1,7 @@
 #pragma once
 
 #include "Config.h"
+#include "ControlSocket.h"
 #include "PidFile.h"
 
 #include <Poco/Util/ServerApplication.h>
@@ -45,6 +46,7 @@ private:
     std::optional<std::string> _pluginDir;
     std::optional<std::string> _pidfilePath;  ///< --pidfile, made absolute.
     std::optional<PidFile> _pidFile;          ///< Held from start-up to the end of main().
+    std::optional<ControlSocket> _controlSocket;  ///< Opened before the privilege drop; the Supervisor serves it.
     bool _daemon = false;
     bool _checkConfig = false;
     bool _verbose = false;

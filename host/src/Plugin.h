@@ -43,6 +43,7 @@ enum class AfterStop {
     Remove,   ///< The file is gone: unload and forget the plugin.
     Fail,     ///< It reported a failure: mark it failed, then restart with backoff (or quarantine).
     Disable,  ///< enabled = false: unload and stay Disabled.
+    Hold,     ///< An operator stopped it (hostctl stop): stays Stopped until hostctl start.
 };
 
 /// One plugin instance: a NAME.so file, its image, and its lifecycle state. Owned by the
@@ -66,6 +67,8 @@ struct Plugin {
     Clock::time_point quarantinedSince{};
     std::string reportedFailure;               ///< What it reported (hostd_cb_report_failure), for AfterStop::Fail.
     Clock::time_point since = Clock::now();    ///< When the current image was loaded.
+    std::string lastError;                     ///< The last reason it was Failed/Invalid/Stuck/Quarantined (hostctl list).
+    Clock::time_point lastErrorAt{};
 
     hostd_type_context context{};              ///< Passed to every callback; stable address.
 

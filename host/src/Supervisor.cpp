@@ -1,5 +1,6 @@
 #include "Supervisor.h"
 
+#include "ControlServer.h"
 #include "ExitCode.h"
 #include "Log.h"
 #include "LogOutput.h"
@@ -25,7 +26,8 @@ std::string signalName(int sig) {
 
 }  // namespace
 
-Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::move(config)), _source(std::move(source)) {
+Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control)
+    : _config(std::move(config)), _source(std::move(source)) {
     _loop.add(_signals.fd(), [this] {
         while (auto sig = _signals.read()) onSignal(*sig);
     });
@@ -35,6 +37,7 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::mov
     _loop.add(FailureInbox::instance().fd(), [this] {
         for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
     });
+    openControl(std::move(control));
 }
 
 void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {
@@ -275,6 +278,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     HOSTD_LOG(Info, "", "reloading configuration", {"reason", std::string(why)}, {"config", _source.path});
     _notifier.reloading();
     ConfigLoad load = loadConfig(_source.path, _source.required);
+    recordReload(why, load);
     for (const auto& issue : load.issues)
         Log::write(issue.warning ? Level::Warning : Level::Error, "", issue.str(), {}, __FILE_NAME__, __LINE__);
     if (!load.ok()) {
@@ -289,6 +293,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     reconfigureLog(_config->host);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
     applyConfigChange(*old);
+    controlConfigChanged(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));
 }
 

@@ -2,6 +2,8 @@
 
 #include "CallRunner.h"
 #include "Config.h"
+#include "ControlProtocol.h"
+#include "ControlSocket.h"
 #include "CrashHistory.h"
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
@@ -17,6 +19,8 @@
 
 namespace hostd {
 
+class ControlServer;
+
 /// Runs the plugins: loads every NAME.so of the plugin directory, starts them in dependency
 /// order, follows the directory (install, upgrade, remove at runtime), applies configuration
 /// reloads on SIGHUP, and on SIGTERM/SIGINT/SIGQUIT drains them in reverse dependency order
@@ -28,8 +32,9 @@ namespace hostd {
 /// SupervisorDirectory.cpp (plugin files arriving, changing and leaving).
 class Supervisor {
 public:
-    Supervisor(ConfigPtr config, ConfigSource source);
-        /// Throws std::system_error if the event loop or inotify cannot be set up.
+    Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control = std::nullopt);
+        /// Serves hostctl on control (openControlSocket()) if given. Throws std::system_error if
+        /// the event loop or inotify cannot be set up.
     ~Supervisor();
 
     int run();
@@ -99,6 +104,23 @@ private:
     Plugin& record(const std::string& name);
     TrustPolicy trustPolicy(const std::string& name) const;
 
+    // SupervisorControl.cpp: hostctl's commands (ControlServer.h)
+    void openControl(std::optional<ControlSocket> socket);
+        /// Registers the commands and serves them on socket.
+    void recordReload(std::string_view why, const ConfigLoad& load);
+    void controlConfigChanged(const ConfigSnapshot& old);
+    Plugin& controlPlugin(const ControlRequest& request);
+        /// The request's plugin; throws ControlError if not given or unknown.
+    void controlMayChange(const ControlRequest& request) const;
+        /// Throws ControlError while draining; logs the command (an audit trail of changes).
+    Poco::JSON::Object::Ptr controlStatus(const ControlRequest& request);
+    Poco::JSON::Object::Ptr controlList(const ControlRequest& request);
+    Poco::JSON::Object::Ptr controlReload(const ControlRequest& request);
+    Poco::JSON::Object::Ptr controlStart(const ControlRequest& request);
+    Poco::JSON::Object::Ptr controlStop(const ControlRequest& request);
+    Poco::JSON::Object::Ptr controlRestart(const ControlRequest& request);
+    Poco::JSON::Object::Ptr controlLogLevel(const ControlRequest& request);
+
     std::string pluginDir() const;
     Plugin* find(const std::string& name);
     Plugin* findByCall(std::uint64_t id);
@@ -127,6 +149,10 @@ private:
     bool _stopTimedOut = false;
     bool _abandoned = false;
     unsigned _generation = 1;
+    Clock::time_point _startedAt = Clock::now();
+    Poco::JSON::Object::Ptr _lastReload;  // hostctl status; null until the first reload
+    ControlCommands _commands;            // before _control, which refers to it
+    std::unique_ptr<ControlServer> _control;
 };
 
 }  // namespace hostd

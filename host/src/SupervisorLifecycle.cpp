@@ -81,6 +81,11 @@ void Supervisor::resolveDependencies(Plugin& p) {
 void Supervisor::setState(Plugin& p, PluginState state, std::string reason) {
     p.state = state;
     p.reason = std::move(reason);
+    if (state == PluginState::Failed || state == PluginState::Invalid || state == PluginState::Stuck ||
+        state == PluginState::Quarantined) {
+        p.lastError = p.reason;
+        p.lastErrorAt = Clock::now();
+    }
 }
 
 bool Supervisor::evaluateWaiting(Plugin& p) {
@@ -181,6 +186,10 @@ void Supervisor::applyAfterStop(Plugin& p) {
     case AfterStop::Fail:
         setState(p, PluginState::Failed, p.reportedFailure);
         noteFailure(p, p.reportedFailure);
+        return;
+    case AfterStop::Hold:
+        p.retryAt = Clock::time_point::max();  // a failed plugin's pending restart is cancelled too
+        setState(p, PluginState::Stopped, "stopped by an operator (hostctl stop)");
         return;
     case AfterStop::Disable:
         unloadImage(p, std::move(p.image));

@@ -32,6 +32,11 @@ void HostdTest::SetUp() {
     _events = _dir + "/events";
     _config = _dir + "/hostd.conf";
     _log = _dir + "/hostd.log";
+    // A control socket of each test's own: tests run in parallel and must never meet on the
+    // default /run/hostd/control.sock. In a drop-in, so that hostd.conf's line numbers (which
+    // tests assert) stay as the test wrote them.
+    ASSERT_EQ(::mkdir((_config + ".d").c_str(), 0755), 0);
+    std::ofstream(controlDropin()) << "[hostd]\ncontrol_socket = " << controlSocket() << "\n";
 }
 
 void HostdTest::TearDown() {

@@ -38,6 +38,12 @@ protected:
     std::string hostSection(const std::string& extra = "") const;
         /// "[hostd]\nplugin_dir = ...\n" plus extra lines.
 
+    std::string controlSocket() const { return _dir + "/control.sock"; }
+        /// The control_socket every test's hostd gets from controlDropin().
+    std::string controlDropin() const { return _config + ".d/00-control-socket.conf"; }
+        /// hostd.conf.d/00-control-socket.conf, written by SetUp(); remove it to configure the
+        /// control socket in hostd.conf.
+
     std::string probeSection(const std::string& name, const std::string& extra = "") const;
         /// "[plugin.NAME]\nevents = ...\n" plus extra lines.
 

@@ -105,7 +105,7 @@ TEST_F(Install, LaysOutTheTreeAndKeepsAnEditedConfiguration) {
     ASSERT_EQ(r.exitCode, 0) << r.output;
     for (const char* file : {"sbin/hostd", "etc/hostd.conf", "lib/systemd/system/hostd.service", "share/doc/hostd/README.md",
                              "share/doc/hostd/examples/echo.so", "share/doc/hostd/examples/heartbeat.so",
-                             "share/doc/hostd/examples/src/echo/echo.cpp"})
+                             "share/doc/hostd/examples/src/echo/echo.cpp", "sbin/hostctl"})
         EXPECT_TRUE(fs::is_regular_file(prefix + "/" + file)) << file;
     EXPECT_TRUE(fs::is_directory(prefix + "/lib/hostd"));
     EXPECT_TRUE(fs::is_empty(prefix + "/lib/hostd")) << "examples are never installed where they would be loaded";
@@ -152,7 +152,7 @@ TEST_F(DebianPackage, BuildsWithTheFilesDependenciesAndScriptsOfAService) {
     std::string contents = contentsOf(deb);
     for (const char* file : {"./usr/sbin/hostd", "./etc/hostd.conf", "./lib/systemd/system/hostd.service",
                              "./usr/lib/hostd/", "./usr/share/doc/hostd/examples/echo.so",
-                             "./usr/share/doc/hostd/README.md"})
+                             "./usr/share/doc/hostd/README.md", "./usr/sbin/hostctl"})
         EXPECT_TRUE(std::regex_search(contents, std::regex(std::string(" ") + file + "(\n|$)"))) << file << "\n"
                                                                                                << contents;
     EXPECT_EQ(contents.find("/usr/include/"), std::string::npos) << "the SDK belongs to hostd-dev\n" << contents;

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -120,6 +121,7 @@ TEST_F(Privileges, StartedWithoutRootOnlyConfiguredCapabilitiesRemain) {
     std::string run = path("run");
     fs::create_directory(run);
     ::chown(run.c_str(), 65534, 65534);
+    std::ofstream(controlDropin()) << "[hostd]\ncontrol_socket = " << run << "/control.sock\n";  // and its socket
     writeConfig(hostSection("capabilities = cap_net_bind_service") + plugins());
     // As systemd's User= with AmbientCapabilities= would start it: two capabilities, one configured.
     auto result = runCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

@@ -22,7 +22,8 @@ TEST(OldPlugin, BuiltAgainstAbi1_0RunsInTodaysHostd) {
     std::filesystem::copy_file(fixture("old_v1_0"), dir.file("plugins/old.so"));
     auto config = [&](const std::string& greeting) {
         // Written under another name and renamed, as editors do, so hostd never reads half a file.
-        dir.write("hostd.conf.tmp", "[hostd]\nplugin_dir = " + dir.file("plugins") + "\n\n[plugin.old]\ngreeting = " +
+        dir.write("hostd.conf.tmp", "[hostd]\nplugin_dir = " + dir.file("plugins") + "\ncontrol_socket = " +
+                                        dir.file("control.sock") + "\n\n[plugin.old]\ngreeting = " +
                                         greeting + "\n");
         std::filesystem::rename(dir.file("hostd.conf.tmp"), dir.file("hostd.conf"));
     };

@@ -43,7 +43,7 @@ step "run both in hostd"
 mkdir -m 755 "$work/plugins" "$work/hostd.conf.d"
 install -m 644 "$work/cmake-build/hello.so" "$work/hello_pc.so" "$work/plugins/"
 cp "$src/sdk/template/hello.conf" "$work/hostd.conf.d/hello.conf"
-printf '[hostd]\nplugin_dir = %s\n\n[plugin.hello_pc]\nwho = pkg-config\n' "$work/plugins" >"$work/hostd.conf"
+printf '[hostd]\nplugin_dir = %s\ncontrol_socket = %s\n\n[plugin.hello_pc]\nwho = pkg-config\n' "$work/plugins" "$work/control.sock" >"$work/hostd.conf"
 log=$work/hostd.log
 "$hostd" --config="$work/hostd.conf" >"$log" 2>&1 &
 hostd_pid=$!

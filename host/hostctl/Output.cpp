@@ -1,0 +1,98 @@
+#include "Output.h"
+
+#include <Poco/JSON/Array.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace hostctl {
+
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+std::string text(const Object& o, const std::string& key) {
+    return o.has(key) && !o.isNull(key) ? o.get(key).toString() : "";
+}
+
+std::string duration(long long secs) {
+    std::string out;
+    if (secs >= 86400) out += std::to_string(secs / 86400) + "d";
+    if (secs >= 3600) out += std::to_string(secs / 3600 % 24) + "h";
+    if (secs >= 60) out += std::to_string(secs / 60 % 60) + "m";
+    return out + std::to_string(secs % 60) + "s";
+}
+
+void printTable(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (width.size() <= i) width.push_back(0);
+            width[i] = std::max(width[i], row[i].size());
+        }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i)
+            line += i + 1 == row.size() ? row[i] : row[i] + std::string(width[i] - row[i].size() + 2, ' ');
+        out << line << "\n";
+    }
+}
+
+void printStatus(const Object& r, std::ostream& out) {
+    std::string counts;
+    if (auto plugins = r.getObject("plugins"))
+        for (const auto& [state, n] : *plugins) counts += (counts.empty() ? "" : ", ") + n.toString() + " " + state;
+    std::string reload = "none since start";
+    if (auto last = r.getObject("last_reload")) {
+        reload = (last->getValue<bool>("ok") ? "ok, generation " + text(*last, "generation") : std::string("FAILED")) +
+                 " at " + text(*last, "at") + " (" + text(*last, "reason") + ")";
+        if (auto errors = last->getArray("errors"))
+            for (std::size_t i = 0; i < errors->size(); ++i) reload += "\n              " + errors->getElement<std::string>(i);
+    }
+    printTable({{"phase:", text(r, "phase")},
+                {"pid:", text(r, "pid")},
+                {"uptime:", duration(r.getValue<long long>("uptime_seconds")) + " (since " + text(r, "started_at") + ")"},
+                {"generation:", text(r, "generation")},
+                {"config:", text(r, "config")},
+                {"plugin dir:", text(r, "plugin_dir")},
+                {"plugins:", counts.empty() ? "none" : counts},
+                {"last reload:", reload}},
+               out);
+}
+
+void printList(const Object& r, std::ostream& out) {
+    std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "VERSION", "LOADED", "REQUIRES", "SHA256", "REASON"}};
+    auto plugins = r.getArray("plugins");
+    for (std::size_t i = 0; plugins && i < plugins->size(); ++i) {
+        auto p = plugins->getObject(static_cast<unsigned>(i));
+        std::string deps;
+        if (auto a = p->getArray("dependencies"))
+            for (std::size_t j = 0; j < a->size(); ++j) deps += (deps.empty() ? "" : ",") + a->getElement<std::string>(j);
+        std::string reason = text(*p, "reason");
+        std::string last = text(*p, "last_error");
+        if (!last.empty() && last != reason) reason += (reason.empty() ? "" : "; ") + std::string("last error: ") + last;
+        if (!text(*p, "quarantined_since").empty()) reason += " (since " + text(*p, "quarantined_since") + ")";
+        rows.push_back({text(*p, "name"), text(*p, "state"), text(*p, "version"), text(*p, "loaded_since"),
+                        deps.empty() ? "-" : deps, text(*p, "sha256").substr(0, 12), reason});
+    }
+    printTable(rows, out);
+}
+
+}  // namespace
+
+void printHuman(const std::string& cmd, const Object& r, std::ostream& out) {
+    if (cmd == "status")
+        printStatus(r, out);
+    else if (cmd == "list")
+        printList(r, out);
+    else if (cmd == "reload" && !r.has("plugin"))
+        out << "configuration reloaded: generation " << text(r, "generation") << "\n";
+    else if (cmd == "log-level")
+        out << "log level " << text(r, "level") << (r.has("plugin") ? " for plugin " + text(r, "plugin") : "") << "\n";
+    else
+        out << cmd << " " << text(r, "plugin") << ": accepted (now " << text(r, "state")
+            << (text(r, "pending").empty() ? "" : ", " + text(r, "pending") + " pending") << ")\n";
+}
+
+}  // namespace hostctl

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "UniqueFd.h"
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace hostd {
+
+/// The listening end of hostctl's unix socket (`control_socket`), as a file-system object:
+/// the checks on its directory, the take-over of a socket file left by a killed hostd, the
+/// creation with mode 0660, and its removal when hostd exits. What is said over it is
+/// ControlServer's business.
+///
+/// The directory rule: it must exist, be a directory (not a symbolic link to one), be owned
+/// by root or hostd's user, and not be group- or world-writable unless it has the sticky bit
+/// (like /tmp, where nobody can remove or replace another user's file). Otherwise another
+/// user could swap the socket for their own and collect the commands of root's hostctl.
+class ControlSocket {
+public:
+    static constexpr const char* kDefaultPath = "/run/hostd/control.sock";
+
+    static std::optional<ControlSocket> open(const std::string& path, bool explicitlySet,
+                                             std::optional<gid_t> group = std::nullopt);
+        /// Creates and listens on path (non-blocking, close-on-exec), mode 0660, its group set
+        /// to group if given (so that its members can connect). If path's directory does
+        /// not exist and the path was not set explicitly (the default /run/hostd exists only
+        /// under systemd's RuntimeDirectory=), logs a warning and returns nothing. A socket
+        /// file nobody listens on is removed and replaced.
+        /// Throws StartupError: kExitConfig for a missing (explicitly set) or untrustworthy
+        /// directory or a path that is not a socket; kExitOsError if another process listens
+        /// on path ("another hostd is listening on PATH") or a system call fails.
+
+    ControlSocket(ControlSocket&& other) noexcept;
+    ControlSocket& operator=(ControlSocket&& other) noexcept;
+    ControlSocket(const ControlSocket&) = delete;
+    ~ControlSocket();
+        /// Removes the socket file, if it is still the one this object created.
+
+    int fd() const noexcept { return _fd.get(); }
+    const std::string& path() const noexcept { return _path; }
+
+private:
+    void removeFile() noexcept;
+    ControlSocket(UniqueFd fd, std::string path, dev_t dev, ino_t ino);
+
+    UniqueFd _fd;
+    std::string _path;
+    dev_t _dev = 0;
+    ino_t _ino = 0;
+};
+
+std::string checkSocketPath(const std::string& key, const std::string& value);
+    /// For the configuration validator: empty if value is empty (no socket) or an absolute
+    /// path that fits in a sockaddr_un, else the message.
+
+}  // namespace hostd
