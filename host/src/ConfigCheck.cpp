@@ -60,7 +60,8 @@ int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
         if (!dirExists)
             issues.push_back({source.pluginDir ? Origin{"--plugin-dir", 0} : hostOrigin("plugin_dir"),
                               "plugin directory " + dir + " does not exist (hostd waits for it)", true});
-        if (std::string log = c.host.logTarget; log.front() == '/' && !fs::is_directory(fs::path(log).parent_path(), ec))
+        const std::string& log = c.host.logTarget;
+        if (log.starts_with('/') && !fs::is_directory(fs::path(log).parent_path(), ec))
             issues.push_back({hostOrigin("log_target"),
                               "directory of log file " + log + " does not exist (hostd cannot start without it)", true});
         DependencyGraph graph;
