@@ -64,7 +64,8 @@ int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
         for (const auto& [key, value] : {std::pair{"user", c.host.user}, std::pair{"group", c.host.group}})
             if (auto message = checkAccountExists(key, value); !message.empty())
                 issues.push_back({hostOrigin(key), message, false});
-        if (std::string log = c.host.logTarget; log.front() == '/' && !fs::is_directory(fs::path(log).parent_path(), ec))
+        const std::string& log = c.host.logTarget;
+        if (log.starts_with('/') && !fs::is_directory(fs::path(log).parent_path(), ec))
             issues.push_back({hostOrigin("log_target"),
                               "directory of log file " + log + " does not exist (hostd cannot start without it)", true});
         DependencyGraph graph;

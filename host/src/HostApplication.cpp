@@ -179,6 +179,8 @@ int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport&
         dropPrivileges(config);
     } catch (const StartupError& e) {
         HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});
+        // In the foreground, whoever started hostd watches stderr, not the log file.
+        if (!_daemon && LogOutput::current().target != "stderr") std::cerr << "hostd: cannot start: " << e.what() << "\n";
         return report.failed(e.exitCode(), e.what());
     }
     logIdentity();

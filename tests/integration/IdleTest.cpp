@@ -4,6 +4,7 @@
 #include "DaemonSupport.h"
 
 #include <csignal>
+#include <utility>
 #include <thread>
 
 namespace hostd::test {
@@ -27,10 +28,16 @@ TEST_F(Idle, AnIdleHostdIsNeverScheduled) {
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a") + probeSection("c"));
     auto& hostd = start();
     ASSERT_TRUE(waitForLog("hostd: ready running=3"));
-    // Let the completions of the starts and their log lines settle: the window below must see
-    // an idle process, not the tail of the startup.
-    ASSERT_TRUE(waitUntil([&] { return switchesByThread(hostd.pid()) == switchesByThread(hostd.pid()); }, 5s));
+    // Let the tail of the startup (completions, log lines, idle workers parking) settle: the
+    // window below must see an idle process. Settled = no switch at all for 300 ms.
     auto before = switchesByThread(hostd.pid());
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            std::this_thread::sleep_for(300ms);
+            auto now = switchesByThread(hostd.pid());
+            return std::exchange(before, now) == now;
+        },
+        10s));
     ASSERT_FALSE(before.empty());
     // The measurement window itself (not a synchronisation): any timer or polling loop, even
     // Poco's 250 ms accept poll, would wake at least once in it.

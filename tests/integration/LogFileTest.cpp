@@ -101,6 +101,16 @@ TEST_F(LogFile, ALogFileThatCannotBeOpenedStopsTheStartNamingFileAndReason) {
         << result.output;
 }
 
+TEST_F(LogFile, AStartFailureAfterTheLogOpenedIsInTheFileAndOnStderr) {
+    install("a");
+    writeConfig(hostSection("log_target = " + file() + "\npidfile = " + path("no/such/dir/hostd.pid")) +
+                probeSection("a"));
+    EXPECT_EQ(start().waitExit(30s), 71);
+    std::string why = "cannot open pidfile " + path("no/such/dir/hostd.pid") + ": No such file or directory";
+    EXPECT_EQ(countIn(readFile(file()), "hostd: cannot start error=\"" + why), 1) << readFile(file());
+    EXPECT_EQ(countLog("hostd: cannot start: " + why), 1) << log();
+}
+
 TEST_F(LogFile, TheDaemonWritesItsLinesToTheLogFile) {
     install("a");
     writeConfig(hostSection("log_target = " + file()) + probeSection("a", "log_lines = 3"));

@@ -135,7 +135,8 @@ TEST(LogFormat, JsonReplacesEveryInvalidUtf8SequenceWithTheReplacementCharacter)
         "\x80",              // lone continuation byte
     };
     for (const auto& bad : invalid) {
-        LogRecord r{kTime, Level::Info, "p", "a" + bad + "b", {}, nullptr, 0};
+        std::string message = "a" + bad + "b";  // the record only views it
+        LogRecord r{kTime, Level::Info, "p", message, {}, nullptr, 0};
         std::string line = format(LogFormat::Json, r);
         auto o = parseJsonLine(line);
         std::string got = o->getValue<std::string>("message");
