@@ -114,7 +114,10 @@ void Supervisor::controlConfigChanged(const ConfigSnapshot& old) {
         return;
     }
     _control->setGroup(group);
-    HOSTD_LOG(Notice, "", "control_group changed", {"control_group", now.controlGroup});
+    // Who is authorised changes now; the socket file's group (whom the file system lets in) only
+    // when hostd restarts, since hostd may no longer have the right to change it.
+    HOSTD_LOG(Notice, "", "control_group changed; the socket file keeps its group until hostd restarts",
+              {"control_group", now.controlGroup}, {"path", _control->path()});
 }
 
 Plugin& Supervisor::controlPlugin(const ControlRequest& r) {
