@@ -1,5 +1,6 @@
 #include "Config.h"
 
+#include "ListenAddress.h"
 #include "Privileges.h"
 #include "Rlimits.h"
 
@@ -202,10 +203,24 @@ public:
                     error(v.origin, bad);
                 else
                     (key == "rlimit_nofile" ? h.rlimitNofile : key == "rlimit_core" ? h.rlimitCore : h.rlimitFsize) = v.value;
+            } else if (key == "metrics_listen") {
+                std::string why;
+                if (!v.value.empty() && !ListenAddress::parse(v.value, why))
+                    error(v.origin, "metrics_listen = '" + v.value + "': " + why);
+                else
+                    h.metricsListen = v.value;
+            } else if (key == "metrics_allow_remote") {
+                boolean(v, key, h.metricsAllowRemote);
+            } else if (key == "metrics_token_file") {
+                if (v.value.empty())
+                    h.metricsTokenFile.clear();
+                else
+                    absolutePath(v, key, h.metricsTokenFile);
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
         }
+        checkMetricsExposure(h, out.hostOrigins);
     }
 
     void pluginSection(const std::string& name, const RawSection& raw, ConfigSnapshot& out) {
@@ -251,6 +266,17 @@ public:
     }
 
 private:
+    void checkMetricsExposure(const HostSettings& h, const std::map<std::string, Origin>& origins) {
+        // The endpoint shows plugin names, errors and memory layout: other hosts must not see it
+        // by accident.
+        std::string why;
+        auto address = h.metricsListen.empty() ? std::nullopt : ListenAddress::parse(h.metricsListen, why);
+        if (address && !address->loopback() && !h.metricsAllowRemote)
+            error(origins.at("metrics_listen"), "metrics_listen = '" + h.metricsListen +
+                                                    "' is not a loopback address; set metrics_allow_remote = true "
+                                                    "to expose metrics to other hosts");
+    }
+
     bool duration(const RawValue& v, const std::string& key, Millis& out) {
         if (auto d = parseDuration(v.value)) {
             out = *d;
@@ -331,7 +357,10 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"capabilities", joinCapabilities(h.capabilities)},
             {"rlimit_nofile", h.rlimitNofile},
             {"rlimit_core", h.rlimitCore},
-            {"rlimit_fsize", h.rlimitFsize}};
+            {"rlimit_fsize", h.rlimitFsize},
+            {"metrics_listen", h.metricsListen},
+            {"metrics_allow_remote", h.metricsAllowRemote ? "true" : "false"},
+            {"metrics_token_file", h.metricsTokenFile}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {

@@ -73,6 +73,9 @@ struct HostSettings {
     std::string rlimitNofile = "hard";      ///< rlimit_* values as written, validated (Rlimits.h).
     std::string rlimitCore;
     std::string rlimitFsize;
+    std::string metricsListen;              ///< HOST:PORT of the metrics endpoint (ListenAddress.h); empty: off.
+    bool metricsAllowRemote = false;        ///< Allows a metrics_listen that is not loopback.
+    std::string metricsTokenFile;           ///< Bearer token required by the metrics endpoint; empty: none.
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);

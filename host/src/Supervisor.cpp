@@ -2,6 +2,7 @@
 
 #include "ExitCode.h"
 #include "Log.h"
+#include "StatusBoard.h"
 #include "SupervisorInternal.h"
 
 #include <algorithm>
@@ -34,6 +35,8 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source) : _config(std::mov
     _loop.add(FailureInbox::instance().fd(), [this] {
         for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
     });
+    StatusBoard::instance().configApplied(_config);
+    _metrics = MetricsServer::create(*_config, _loop);
 }
 
 void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {
@@ -104,6 +107,7 @@ void Supervisor::reportReadyOnce() {
         counts[p->state]++;
     }
     _phase = Phase::Running;
+    StatusBoard::instance().phase(StatusBoard::Phase::Running);
     int failed = counts[PluginState::Failed] + counts[PluginState::Invalid];
     _notifier.ready("running " + std::to_string(counts[PluginState::Running]) + " plugins, " + std::to_string(failed) +
                     " failed");
@@ -147,6 +151,7 @@ void Supervisor::onSignal(int sig) {
 
 void Supervisor::beginDrain(std::string_view why) {
     _phase = Phase::Draining;
+    StatusBoard::instance().phase(StatusBoard::Phase::Draining);
     setHostStopping(true);
     _drainStarted = Clock::now();
     _drainDeadline = _drainStarted + _config->host.stopTimeout;
@@ -275,12 +280,15 @@ void Supervisor::reloadConfiguration(std::string_view why) {
         HOSTD_LOG(Error, "", "configuration reload failed; keeping the previous configuration",
                   {"errors", std::to_string(load.issues.size())}, {"generation", std::to_string(_generation)});
         _notifier.ready("configuration reload failed; running on generation " + std::to_string(_generation));
+        StatusBoard::instance().configReloadFailed();
         return;
     }
     ConfigPtr old = std::exchange(_config, load.config);
     ++_generation;
     applyLogLevels(*_config);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
+    StatusBoard::instance().configApplied(_config);
+    MetricsServer::applyReload(_metrics.get(), *old, *_config);
     applyConfigChange(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));
 }
@@ -346,6 +354,7 @@ int Supervisor::finish() {
             unloadImage(*p, std::move(p->previous));
         }
     auto took = Clock::now() - _drainStarted;  // unloading (and verifying it) is part of the drain
+    StatusBoard::instance().phase(StatusBoard::Phase::Done);
     HOSTD_LOG(Notice, "", "drained", {"duration_ms", ms(millis(took))}, {"exit_code", std::to_string(code)});
     return code;
 }

@@ -6,6 +6,7 @@
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
+#include "MetricsServer.h"
 #include "Notifier.h"
 #include "Plugin.h"
 #include "PluginDirectory.h"
@@ -126,6 +127,7 @@ private:
     bool _stopTimedOut = false;
     bool _abandoned = false;
     unsigned _generation = 1;
+    std::unique_ptr<MetricsServer> _metrics;  // last: removes its fd from _loop before _loop goes
 };
 
 }  // namespace hostd
