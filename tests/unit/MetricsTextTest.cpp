@@ -134,6 +134,13 @@ TEST(Health, NamesThePluginsThatDoNotRun) {
     EXPECT_TRUE(hostd::checkReady(s).ok);
     s.phase = StatusBoard::Phase::Draining;
     EXPECT_FALSE(hostd::checkReady(s).ok);
+    // Configured and enabled, but no file: not running either.
+    s.config = hostd::parseConfig({{"main.conf", "[plugin.a]\n[plugin.gone]\n[plugin.off]\nenabled = false\n"}}).config;
+    ASSERT_TRUE(s.config);
+    auto missing = hostd::checkHealth(s);
+    EXPECT_FALSE(missing.ok);
+    EXPECT_THAT(missing.json, HasSubstr(R"({"plugin":"gone","state":"missing","reason":"configured in main.conf:2 but no file gone.so"})"));
+    EXPECT_THAT(missing.json, Not(HasSubstr("\"off\"")));
 }
 
 TEST(JsonWriterTest, WritesValidJsonWhateverTheBytes) {
