@@ -157,6 +157,8 @@ TEST_F(MetricsTest, TokenFileReadableByOthersIsRefusedAtStart) {
     EXPECT_EQ(start().waitExit(15s), 78);
     EXPECT_EQ(countLog("metrics_token_file " + tokenFile + ": refused: group- or world-accessible (mode 0640)"), 1)
         << log();
+    EXPECT_EQ(start({"--check-config"}).waitExit(15s), 78);  // --check-config says so too, with the line
+    EXPECT_EQ(countLog(configPath() + ":5: metrics_token_file " + tokenFile + ": refused"), 1) << log();
 }
 
 TEST_F(MetricsTest, NonLoopbackAddressIsAConfigErrorUnlessRemoteIsAllowed) {
