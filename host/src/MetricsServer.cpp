@@ -250,8 +250,10 @@ void MetricsServer::onAcceptable() {
 bool MetricsServer::authorized(std::string_view header) const {
     std::lock_guard lock(_tokenMutex);
     if (_tokenDigest.empty()) return true;
-    constexpr std::string_view kScheme = "Bearer ";
-    if (!header.starts_with(kScheme)) return false;
+    constexpr std::string_view kScheme = "bearer ";  // the scheme is case-insensitive (RFC 7235)
+    if (header.size() < kScheme.size()) return false;
+    for (std::size_t i = 0; i < kScheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
     return sameDigest(sha256(header.substr(kScheme.size())), _tokenDigest);
 }
 

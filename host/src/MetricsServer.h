@@ -16,6 +16,8 @@ namespace hostd {
 /// (DESIGN.md section 9). Instead the listening socket is one more fd of the Supervisor's
 /// EventLoop, and each accepted connection is handed to Poco::Net::HTTPServerConnection on a
 /// ConnectionPool: 4 workers, 32 queued connections, one request per connection, 10 s for it.
+/// Request size is bounded by Poco's parser (URI 16 KB, 100 header fields of at most 8 KB);
+/// bodies are never read: only GET is served.
 class MetricsServer {
 public:
     static std::unique_ptr<MetricsServer> create(const ConfigSnapshot& config, EventLoop& loop);
