@@ -173,6 +173,24 @@ TEST_F(MetricsTest, NonLoopbackAddressIsAConfigErrorUnlessRemoteIsAllowed) {
     EXPECT_EQ(start({"--check-config"}).waitExit(15s), 0) << log();
 }
 
+TEST_F(MetricsTest, AnAddressInUseStopsTheStartWithItsReason) {
+    int taken = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(taken, 1), 0);
+    ::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len);
+    std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    install("a");
+    writeConfig(hostSection("state_dir = " + path("") + "\nmetrics_listen = " + address) + probeSection("a"));
+    EXPECT_EQ(start().waitExit(15s), 71);
+    ::close(taken);
+    EXPECT_EQ(countLog("metrics_listen: bind " + address + ": Address already in use"), 1) << log();
+    EXPECT_TRUE(events("start").empty()) << "a plugin started although the endpoint could not be set up";
+}
+
 TEST_F(MetricsTest, UnknownPathIs404AndOtherMethodsAre405) {
     writeConfig(metricsSection());
     start();
