@@ -117,6 +117,10 @@ TEST_F(MetricsTest, ReadyzFollowsStartupAndTheDrain) {
     ASSERT_NE(port(), 0);  // listening before the plugins start: the start takes 1.5 s more
     auto early = json("/readyz", 503);
     EXPECT_EQ(early->getValue<std::string>("phase"), "starting");
+    // The call thread running start is the plugin's while the call lasts.
+    auto caller = findBy(json("/debug/threads")->getArray("threads"), "owner", "slow");
+    ASSERT_TRUE(caller) << "the thread running slow's start is not attributed to it";
+    EXPECT_EQ(caller->getValue<std::string>("in_call"), "start");
     ASSERT_TRUE(waitForLog("hostd: ready"));
     EXPECT_EQ(json("/readyz")->getValue<std::string>("status"), "ready");
     EXPECT_EQ(scrape().value("hostd_drain_duration_seconds"), 0);
