@@ -40,7 +40,7 @@ hostd_type_result configGet(const hostd_type_config* config, const char* key, si
     return HOSTD_ERR_NOT_FOUND;
 }
 
-const hostd_type_services gServices{sizeof(hostd_type_services), 0, noLog, notStopping, configGet, nullptr};
+const hostd_type_services gServices{sizeof(hostd_type_services), 0, noLog, notStopping, configGet, nullptr, nullptr};
 
 /// A plugin stem for NAME.so, or empty for anything else (the bench writes nothing else here).
 std::string stem(std::string_view file) {

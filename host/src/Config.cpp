@@ -2,6 +2,7 @@
 
 #include "LogOutput.h"
 #include "ControlSocket.h"
+#include "ListenAddress.h"
 #include "Privileges.h"
 #include "Rlimits.h"
 
@@ -224,10 +225,24 @@ public:
                     error(v.origin, bad);
                 else
                     h.controlGroup = v.value;
+            } else if (key == "metrics_listen") {
+                std::string why;
+                if (!v.value.empty() && !ListenAddress::parse(v.value, why))
+                    error(v.origin, "metrics_listen = '" + v.value + "': " + why);
+                else
+                    h.metricsListen = v.value;
+            } else if (key == "metrics_allow_remote") {
+                boolean(v, key, h.metricsAllowRemote);
+            } else if (key == "metrics_token_file") {
+                if (v.value.empty())
+                    h.metricsTokenFile.clear();
+                else
+                    absolutePath(v, key, h.metricsTokenFile);
             } else {
                 error(v.origin, "unknown key '" + key + "' in [hostd]");
             }
         }
+        checkMetricsExposure(h, out.hostOrigins);
     }
 
     void pluginSection(const std::string& name, const RawSection& raw, ConfigSnapshot& out) {
@@ -273,6 +288,17 @@ public:
     }
 
 private:
+    void checkMetricsExposure(const HostSettings& h, const std::map<std::string, Origin>& origins) {
+        // The endpoint shows plugin names, errors and memory layout: other hosts must not see it
+        // by accident.
+        std::string why;
+        auto address = h.metricsListen.empty() ? std::nullopt : ListenAddress::parse(h.metricsListen, why);
+        if (address && !address->loopback() && !h.metricsAllowRemote)
+            error(origins.at("metrics_listen"), "metrics_listen = '" + h.metricsListen +
+                                                    "' is not a loopback address; set metrics_allow_remote = true "
+                                                    "to expose metrics to other hosts");
+    }
+
     bool duration(const RawValue& v, const std::string& key, Millis& out) {
         if (auto d = parseDuration(v.value)) {
             out = *d;
@@ -329,9 +355,20 @@ void redactIssues(const std::map<std::string, RawSection>& sections, const Confi
             if (v.value.empty() || !snapshot.isSecret(key)) continue;
             for (auto& issue : issues) {
                 if (issue.origin.file != v.origin.file || issue.origin.line != v.origin.line) continue;
-                for (auto pos = issue.message.find(v.value); pos != std::string::npos;
-                     pos = issue.message.find(v.value, pos + kRedacted.size()))
-                    issue.message.replace(pos, v.value.size(), kRedacted);
+                // The value, wherever it is quoted, but never inside the key's own name (a
+                // value "token" in "api_token = token").
+                std::string& m = issue.message;
+                for (auto pos = m.find(v.value); pos != std::string::npos; pos = m.find(v.value, pos)) {
+                    bool inKey = false;
+                    for (auto k = m.find(key); k != std::string::npos && k <= pos; k = m.find(key, k + 1))
+                        inKey |= pos < k + key.size();
+                    if (inKey) {
+                        ++pos;
+                        continue;
+                    }
+                    m.replace(pos, v.value.size(), kRedacted);
+                    pos += kRedacted.size();  // never searched again: a value may occur in "<redacted>"
+                }
             }
         }
 }
@@ -374,7 +411,10 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"log_format", h.logFormat},
             {"log_target", h.logTarget},
             {"control_socket", h.controlSocket},
-            {"control_group", h.controlGroup}};
+            {"control_group", h.controlGroup},
+            {"metrics_listen", h.metricsListen},
+            {"metrics_allow_remote", h.metricsAllowRemote ? "true" : "false"},
+            {"metrics_token_file", h.metricsTokenFile}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {
@@ -389,9 +429,11 @@ const PluginSection* ConfigSnapshot::plugin(const std::string& name) const {
 
 bool ConfigSnapshot::isSecret(const std::string& key) const {
     // A redact word matches a whole word of the key: "api_key" and "key" match "key",
-    // "keyboard" does not.
+    // "keyboard" does not. A key ending in _file names where a secret is kept (token_file,
+    // key_file): its value is a path, which an operator needs to see in errors.
     std::string lower;
     for (char c : key) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.ends_with("_file")) return false;
     std::size_t start = 0;
     while (start <= lower.size()) {
         std::size_t end = lower.find_first_of("_-.", start);

@@ -77,6 +77,9 @@ struct HostSettings {
     std::string logTarget = "stderr";       ///< stderr, syslog or an absolute file path.
     std::string controlSocket = "/run/hostd/control.sock";  ///< hostctl's unix socket; empty: none (ControlSocket.h).
     std::string controlGroup;               ///< Members may use hostctl besides root and hostd's user; empty: none.
+    std::string metricsListen;              ///< HOST:PORT of the metrics endpoint (ListenAddress.h); empty: off.
+    bool metricsAllowRemote = false;        ///< Allows a metrics_listen that is not loopback.
+    std::string metricsTokenFile;           ///< Bearer token required by the metrics endpoint; empty: none.
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);

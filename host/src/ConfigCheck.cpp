@@ -2,7 +2,9 @@
 
 #include "DependencyGraph.h"
 #include "ExitCode.h"
+#include "MetricsServer.h"
 #include "Privileges.h"
+#include "StartupError.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -75,6 +77,11 @@ int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
             if (dirExists && !fs::exists(dir + "/" + name + ".so", ec))
                 issues.push_back({p.origin, "no plugin file " + dir + "/" + name + ".so for [plugin." + name + "]", true});
         }
+        if (!c.host.metricsTokenFile.empty()) try {
+                readTokenFile(c.host.metricsTokenFile);  // what the start would refuse
+            } catch (const StartupError& e) {
+                issues.push_back({hostOrigin("metrics_token_file"), e.what(), false});
+            }
         for (const auto& cycle : graph.cycles()) {
             const PluginSection& first = c.plugins.at(cycle.front());
             auto o = first.origins.find("requires");

@@ -199,6 +199,9 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
     } catch (const std::system_error& e) {
         HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
         return report.failed(kExitOsError, std::string("fatal system error: ") + e.what());
+    } catch (const StartupError& e) {  // e.g. an unusable metrics_token_file
+        HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});
+        return report.failed(e.exitCode(), e.what());
     }
     if (abandoned) {
         // A plugin call is still running on an abandoned thread: running static destructors

@@ -1,6 +1,7 @@
 #include "Plugin.h"
 
 #include "Log.h"
+#include "StatusBoard.h"
 
 #include <atomic>
 #include <cstring>
@@ -42,8 +43,14 @@ void cbReportFailure(const hostd_type_context* ctx, const char* msg, size_t len)
                                   msg != nullptr ? std::string(msg, len) : std::string());
 }
 
+void cbThreadTag(const hostd_type_context* ctx, const char* name, size_t len) {
+    if (ctx == nullptr) return;
+    StatusBoard::instance().tagThread(std::string(ctx->instance_name.ptr, ctx->instance_name.len),
+                                      name != nullptr ? std::string_view(name, len) : std::string_view());
+}
+
 const hostd_type_services kServices = {
-    sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure,
+    sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure, &cbThreadTag,
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "ExitCode.h"
 #include "Log.h"
 #include "LogOutput.h"
+#include "StatusBoard.h"
 #include "SupervisorInternal.h"
 
 #include <algorithm>
@@ -38,6 +39,8 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
         for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
     });
     openControl(std::move(control));
+    StatusBoard::instance().configApplied(_config);
+    _metrics = MetricsServer::create(*_config, _loop);
 }
 
 void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {
@@ -108,6 +111,7 @@ void Supervisor::reportReadyOnce() {
         counts[p->state]++;
     }
     _phase = Phase::Running;
+    StatusBoard::instance().phase(StatusBoard::Phase::Running);
     int failed = counts[PluginState::Failed] + counts[PluginState::Invalid];
     _notifier.ready("running " + std::to_string(counts[PluginState::Running]) + " plugins, " + std::to_string(failed) +
                     " failed");
@@ -154,6 +158,7 @@ void Supervisor::onSignal(int sig) {
 
 void Supervisor::beginDrain(std::string_view why) {
     _phase = Phase::Draining;
+    StatusBoard::instance().phase(StatusBoard::Phase::Draining);
     setHostStopping(true);
     _drainStarted = Clock::now();
     _drainDeadline = _drainStarted + _config->host.stopTimeout;
@@ -285,6 +290,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
         HOSTD_LOG(Error, "", "configuration reload failed; keeping the previous configuration",
                   {"errors", std::to_string(load.issues.size())}, {"generation", std::to_string(_generation)});
         _notifier.ready("configuration reload failed; running on generation " + std::to_string(_generation));
+        StatusBoard::instance().configReloadFailed();
         return;
     }
     ConfigPtr old = std::exchange(_config, load.config);
@@ -292,6 +298,8 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     applyLogLevels(*_config);
     reconfigureLog(_config->host);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
+    StatusBoard::instance().configApplied(_config);
+    MetricsServer::applyReload(_metrics.get(), *old, *_config);
     applyConfigChange(*old);
     controlConfigChanged(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));
@@ -375,6 +383,7 @@ int Supervisor::finish() {
             unloadImage(*p, std::move(p->previous));
         }
     auto took = Clock::now() - _drainStarted;  // unloading (and verifying it) is part of the drain
+    StatusBoard::instance().phase(StatusBoard::Phase::Done);
     HOSTD_LOG(Notice, "", "drained", {"duration_ms", ms(millis(took))}, {"exit_code", std::to_string(code)});
     return code;
 }

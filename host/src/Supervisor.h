@@ -8,6 +8,7 @@
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
+#include "MetricsServer.h"
 #include "Notifier.h"
 #include "Plugin.h"
 #include "PluginDirectory.h"
@@ -153,6 +154,7 @@ private:
     Poco::JSON::Object::Ptr _lastReload;  // hostctl status; null until the first reload
     ControlCommands _commands;            // before _control, which refers to it
     std::unique_ptr<ControlServer> _control;
+    std::unique_ptr<MetricsServer> _metrics;  // last: removes its fd from _loop before _loop goes
 };
 
 }  // namespace hostd

@@ -4,6 +4,7 @@
 #include "Supervisor.h"
 
 #include "Log.h"
+#include "StatusBoard.h"
 #include "SupervisorInternal.h"
 
 #include <fcntl.h>
@@ -57,6 +58,7 @@ void Supervisor::onDirectoryEvents() {
     std::vector<std::string> ready, gone;
     bool rescanNeeded = false;
     for (const auto& c : _watcher->read()) {
+        StatusBoard::instance().dirEvent(directoryChangeName(c.kind));
         switch (c.kind) {
         case DirectoryWatcher::Change::FileReady:
         case DirectoryWatcher::Change::FileChanged:
@@ -187,6 +189,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         HOSTD_LOG(Debug, *name, "file is still being written; waiting for its next close", {"file", path});
         return;
     } catch (const LoadError& e) {
+        StatusBoard::instance().loadFailed(e.what());
         Plugin& p = record(*name);
         if (p.image) {
             HOSTD_LOG(Error, p.name, "new file refused; the running version stays", {"file", path}, {"error", e.what()});
@@ -198,6 +201,7 @@ void Supervisor::fileReady(const std::string& fileName) {
     }
     for (const auto& r : image->dependencies())
         if (!isValidPluginName(r) || r == *name) {
+            StatusBoard::instance().loadFailed("descriptor requires an invalid plugin name");
             HOSTD_LOG(Error, *name, "cannot load plugin", {"file", path},
                       {"error", "descriptor requires an invalid plugin name '" + r + "'"});
             return;

@@ -4,6 +4,7 @@
 
 #include "CrashGuard.h"
 #include "Log.h"
+#include "StatusBoard.h"
 #include "SupervisorInternal.h"
 
 #include <algorithm>
@@ -86,6 +87,7 @@ void Supervisor::setState(Plugin& p, PluginState state, std::string reason) {
         p.lastError = p.reason;
         p.lastErrorAt = Clock::now();
     }
+    StatusBoard::instance().pluginState(p.name, p.state, p.reason);
 }
 
 bool Supervisor::evaluateWaiting(Plugin& p) {
@@ -207,6 +209,7 @@ void Supervisor::applyAfterStop(Plugin& p) {
         }
         std::string name = p.name;
         _plugins.erase(name);  // p is gone from here on
+        StatusBoard::instance().forget(name);
         rebuildGraph();
         return;
     }
@@ -235,11 +238,12 @@ Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {
 void Supervisor::submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
                         CallRunner::Job job) {
     p.state = busyState;
+    StatusBoard::instance().pluginState(p.name, p.state, p.reason);
     p.callName = callName;
     p.callStarted = Clock::now();
     p.callDeadline = deadline;
     try {
-        p.callId = _calls.submit(std::move(job));
+        p.callId = _calls.submit(StatusBoard::instance().attributed(p.name, callName, std::move(job)));
     } catch (const std::exception& e) {
         // No thread: the call fails at once, through the normal completion path.
         p.callId = UINT64_MAX;
@@ -368,6 +372,7 @@ void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
     if (pp == nullptr) return;
     Plugin& p = *pp;
     std::string took = ms(millis(r.duration));
+    StatusBoard::instance().callCompleted(p.name, p.callName, r.duration, r.code == HOSTD_OK);
     if (p.state == PluginState::Stuck) {
         HOSTD_LOG(Warning, p.name, "abandoned call returned after its deadline; the plugin stays abandoned",
                   {"call", std::string(p.callName)}, {"duration_ms", took});

@@ -124,6 +124,7 @@ public:
 
 private:
     void run() noexcept {
+        context().tagThisThread("echo");  // ABI 1.2: named, and attributed to us in hostd's views
         // An exception escaping a thread calls std::terminate, which would kill the host.
         try {
             serveUntilStopped();

@@ -27,7 +27,7 @@ TEST_F(CommandLine, HelpAndVersionExitZero) {
     EXPECT_GE(countLog("--plugin-dir"), 1);
     auto& version = start({"--version"});
     EXPECT_EQ(version.waitExit(15s), 0);
-    EXPECT_EQ(countLog("(plugin ABI 1.1)"), 1);
+    EXPECT_EQ(countLog("(plugin ABI 1.2)"), 1);
 }
 
 TEST_F(CommandLine, MissingExplicitConfigFileIsAConfigError) {

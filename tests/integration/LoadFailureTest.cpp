@@ -60,12 +60,12 @@ TEST_F(LoadFailure, MissingEntrySymbol) {
 
 TEST_F(LoadFailure, WrongAbiMajorNamesBothVersions) {
     install("future", "wrong_major");
-    expectRefused("future", "plugin ABI 2.0 is not supported by this hostd (ABI 1.1): the major version differs");
+    expectRefused("future", "plugin ABI 2.0 is not supported by this hostd (ABI 1.2): the major version differs");
 }
 
 TEST_F(LoadFailure, NewerAbiMinorIsRefused) {
     install("newer", "newer_minor");
-    expectRefused("newer", "plugin ABI 1.2 is newer than this hostd (ABI 1.1)");
+    expectRefused("newer", "plugin ABI 1.3 is newer than this hostd (ABI 1.2)");
 }
 
 TEST_F(LoadFailure, GroupWritableFileIsRefusedWithItsMode) {

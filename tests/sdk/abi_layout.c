@@ -31,6 +31,9 @@ SAME_TYPE(hostd_type_services, hostd_cb_config_get,
 #if HOSTD_ABI_MINOR >= 1
 SAME_TYPE(hostd_type_services, hostd_cb_report_failure, void (*)(const hostd_type_context*, const char*, size_t));
 #endif
+#if HOSTD_ABI_MINOR >= 2
+SAME_TYPE(hostd_type_services, hostd_cb_thread_tag, void (*)(const hostd_type_context*, const char*, size_t));
+#endif
 SAME_TYPE(hostd_type_descriptor, start,
           hostd_type_result (*)(void*, const hostd_type_context*, const hostd_type_config*, hostd_type_message*));
 SAME_TYPE(hostd_type_descriptor, reload,
@@ -66,6 +69,9 @@ static const struct item current[] = {
     OFFSET(hostd_type_services, hostd_cb_config_get),
 #if HOSTD_ABI_MINOR >= 1
     OFFSET(hostd_type_services, hostd_cb_report_failure),
+#endif
+#if HOSTD_ABI_MINOR >= 2
+    OFFSET(hostd_type_services, hostd_cb_thread_tag),
 #endif
     SIZE(hostd_type_context), OFFSET(hostd_type_context, size), OFFSET(hostd_type_context, reserved),
     OFFSET(hostd_type_context, instance_name), OFFSET(hostd_type_context, services),

@@ -368,6 +368,18 @@ TEST(Config, KeysContainingARedactWordOnlyAsPartOfAWordAreNotSecret) {
         EXPECT_FALSE(c.isSecret(key)) << key;
 }
 
+TEST(Config, KeysEndingInFileNameWhereASecretIsKeptAndAreNotSecret) {
+    ConfigSnapshot c;
+    for (const char* key : {"token_file", "metrics_token_file", "api_key_file", "password_FILE"})
+        EXPECT_FALSE(c.isSecret(key)) << key;
+}
+
+TEST(Config, RedactionOfAnErrorNeverTouchesTheKeyNameAndEnds) {
+    // plugin_dir is secret here; its value occurs in the key's name, and in "<redacted>" itself.
+    ConfigLoad load = parseOne("[hostd]\nredact_keys = dir\nplugin_dir = d\n");
+    EXPECT_THAT(strs(load.issues), ElementsAre("main.conf:3: plugin_dir = '<redacted>' must be an absolute path"));
+}
+
 TEST(Config, RedactKeysReplacesTheDefaultWords) {
     ConfigLoad load = parseOne("[hostd]\nredact_keys = pin, passphrase\n");
     const ConfigSnapshot& c = requireOk(load);

@@ -1,6 +1,8 @@
 #include "MiniHost.h"
 
 #include <cstring>
+#include <pthread.h>
+#include <string>
 
 namespace hostd::check {
 
@@ -26,7 +28,7 @@ MiniHost::MiniHost(const std::string& name, const std::vector<std::pair<std::str
     : _channel(channel) {
     for (const auto& [key, value] : config) _entries.push_back({slice(key), slice(value)});
     _config = {_entries.data(), _entries.size()};
-    _services = {sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure};
+    _services = {sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure, &cbThreadTag};
     _context = {sizeof(hostd_type_context), 0, slice(name), &_services, this};
 }
 
@@ -35,6 +37,14 @@ void MiniHost::cbReportFailure(const hostd_type_context* ctx, const char* msg, s
     if (ctx == nullptr) return;
     std::string text = "reported a failure: " + (msg != nullptr ? std::string(msg, len) : std::string());
     static_cast<MiniHost*>(ctx->host_data)->_channel.log("error", text);
+}
+
+void MiniHost::cbThreadTag(const hostd_type_context*, const char* name, size_t len) {
+    // Named like hostd names it, so that a thread left after stop is reported by its name.
+    std::string comm;
+    for (size_t i = 0; name != nullptr && i < len && comm.size() < 15; ++i)
+        comm += (name[i] >= 0x20 && name[i] < 0x7f) ? name[i] : '?';
+    if (!comm.empty()) ::pthread_setname_np(::pthread_self(), comm.c_str());
 }
 
 void MiniHost::cbLog(const hostd_type_context* ctx, hostd_type_log_level level, const char* msg, size_t len) {

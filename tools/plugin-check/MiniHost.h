@@ -35,6 +35,7 @@ private:
     static hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, size_t keyLen,
                                          hostd_type_str* out);
     static void cbReportFailure(const hostd_type_context* ctx, const char* msg, size_t len);
+    static void cbThreadTag(const hostd_type_context* ctx, const char* name, size_t len);
 
     ChildChannel& _channel;
     std::atomic<bool> _stopping{false};

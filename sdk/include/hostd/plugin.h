@@ -1,5 +1,5 @@
 /*
- * hostd plugin ABI, version 1.0: the whole contract between hostd and a plugin.
+ * hostd plugin ABI, version 1.2: the whole contract between hostd and a plugin.
  *
  * A plugin is a shared object NAME.so that exports exactly one symbol,
  * hostd_plugin_entry, returning a descriptor. hostd reads the descriptor's ABI
@@ -70,7 +70,7 @@ extern "C" {
 #endif
 
 #define HOSTD_ABI_MAJOR 1
-#define HOSTD_ABI_MINOR 1
+#define HOSTD_ABI_MINOR 2
 
 /** Name of the one symbol a plugin exports. */
 #define HOSTD_ENTRY_SYMBOL "hostd_plugin_entry"
@@ -167,6 +167,16 @@ typedef struct hostd_type_services {
    * plugin owns, never from within stop. Check HOSTD_HAS_SERVICE first to run on 1.0 hosts.
    */
   void (*hostd_cb_report_failure)(const hostd_type_context* ctx, const char* msg, size_t len);
+
+  /**
+   * 1.2: Names the calling thread `name` (`name_len` bytes; the OS keeps the first 15, printable
+   * ASCII) and records it as the plugin's own, so that hostd's /debug/threads, /debug/plugins
+   * and `hostctl top` attribute its CPU time to the plugin instead of "unattributed". Call it
+   * first thing in every thread the plugin starts; the tag ends with the thread. Callable from
+   * any thread the plugin owns. Check HOSTD_HAS_SERVICE first to run on 1.0 and 1.1 hosts
+   * (hostd/plugin.hpp's hostd::Thread does).
+   */
+  void (*hostd_cb_thread_tag)(const hostd_type_context* ctx, const char* name, size_t name_len);
 } hostd_type_services;
 
 /** True if `services` provides `member` (an entry of hostd_type_services). */

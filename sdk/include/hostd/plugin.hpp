@@ -34,6 +34,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 
 namespace hostd {
 
@@ -173,11 +175,62 @@ public:
         /// ABI 1.1: tells the host the running plugin failed for good; it is restarted with
         /// backoff. False on a 1.0 host, which has no such service.
 
+    bool tagThisThread(std::string_view name) const noexcept {
+        if (!HOSTD_HAS_SERVICE(_ctx->services, hostd_cb_thread_tag)) return false;
+        _ctx->services->hostd_cb_thread_tag(_ctx, name.data(), name.size());
+        return true;
+    }
+        /// ABI 1.2: names the calling thread (the OS keeps 15 characters) and tells the host it
+        /// is the plugin's, for hostd's thread and CPU views. Call it first thing in a thread
+        /// the plugin starts, or start the thread with hostd::Thread. False (and nothing done)
+        /// on a host older than 1.2.
+
     const hostd_type_context* raw() const noexcept { return _ctx; }
     const hostd_type_services* services() const noexcept { return _ctx->services; }
 
 private:
     const hostd_type_context* _ctx;
+};
+
+/// A std::thread that names and tags itself as the plugin's before running its body
+/// (Context::tagThisThread), so hostd attributes it; on a host older than ABI 1.2 it is a
+/// plain thread. Joined by the destructor and by move assignment, never left running: the
+/// plugin's image is unmapped right after stop returns. An exception escaping the body ends
+/// the process, as with std::thread: catch inside.
+///
+///     _worker = hostd::Thread(context(), "myplugin-io", [this] { run(); });
+///     ...
+///     _worker.join();  // in stop
+class Thread {
+public:
+    Thread() noexcept = default;
+
+    template <class F>
+    Thread(const Context& context, std::string name, F&& body)
+        : _thread([context, name = std::move(name), body = std::forward<F>(body)]() mutable {
+              context.tagThisThread(name);
+              body();
+          }) {}
+        /// Starts the thread. Throws std::system_error if it cannot be created.
+
+    Thread(Thread&&) noexcept = default;
+    Thread& operator=(Thread&& other) noexcept {
+        if (this != &other) {
+            join();
+            _thread = std::move(other._thread);
+        }
+        return *this;
+    }
+    ~Thread() { join(); }
+
+    bool joinable() const noexcept { return _thread.joinable(); }
+    void join() {
+        if (_thread.joinable()) _thread.join();
+    }
+        /// Waits for the body to return; does nothing if there is no thread.
+
+private:
+    std::thread _thread;
 };
 
 /// Base class of a C++ plugin. Override start and stop, and reload to accept config changes
