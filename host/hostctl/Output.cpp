@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 namespace hostctl {
@@ -79,6 +80,41 @@ void printList(const Object& r, std::ostream& out) {
     printTable(rows, out);
 }
 
+double number(const Object& o, const std::string& key) {
+    return o.has(key) && !o.isNull(key) ? o.getValue<double>(key) : 0.0;
+}
+
+std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", s);
+    return buf;
+}
+
+void printTop(const Object& r, std::ostream& out) {
+    struct Row {
+        double total;
+        std::vector<std::string> cells;
+    };
+    std::vector<Row> rows;
+    auto plugins = r.getArray("plugins");
+    for (std::size_t i = 0; plugins && i < plugins->size(); ++i) {
+        auto p = plugins->getObject(static_cast<unsigned>(i));
+        auto cpu = p->getObject("cpu_seconds");
+        double callbacks = cpu ? number(*cpu, "callbacks") : 0, threads = cpu ? number(*cpu, "threads") : 0;
+        long long calls = 0;
+        if (auto c = p->getObject("calls"))
+            for (const auto& [name, _] : *c)
+                if (auto stats = c->getObject(name)) calls += static_cast<long long>(number(*stats, "count"));
+        rows.push_back({callbacks + threads,
+                        {text(*p, "name"), text(*p, "state"), seconds(callbacks + threads), seconds(callbacks),
+                         seconds(threads), text(*p, "threads"), std::to_string(calls)}});
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.total > b.total; });
+    std::vector<std::vector<std::string>> table{{"NAME", "STATE", "CPU_S", "CALLBACKS_S", "THREADS_S", "THREADS", "CALLS"}};
+    for (auto& row : rows) table.push_back(std::move(row.cells));
+    printTable(table, out);
+}
+
 }  // namespace
 
 void printHuman(const std::string& cmd, const Object& r, std::ostream& out) {
@@ -86,6 +122,8 @@ void printHuman(const std::string& cmd, const Object& r, std::ostream& out) {
         printStatus(r, out);
     else if (cmd == "list")
         printList(r, out);
+    else if (cmd == "top")
+        printTop(r, out);
     else if (cmd == "reload" && !r.has("plugin"))
         out << "configuration reloaded: generation " << text(r, "generation") << "\n";
     else if (cmd == "log-level")

@@ -32,6 +32,7 @@ const std::vector<CommandSpec> kCommands{
     {"stop", {"plugin"}, {}, "stop a plugin, its dependents first; it stays stopped until start"},
     {"restart", {"plugin"}, {}, "stop and start a plugin (its dependents too), or start it if it is not running"},
     {"log-level", {"level"}, {"plugin"}, "set the host's log level, or one plugin's, until the next reload"},
+    {"top", {}, {}, "CPU per plugin: in its callbacks and in its own (tagged) threads, busiest first"},
 };
 
 void printHelp(std::ostream& out) {

@@ -10,9 +10,11 @@
 
 #include "ControlServer.h"
 #include "Log.h"
+#include "Metrics.h"
 #include "SupervisorInternal.h"
 
 #include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 
 #include <ctime>
 #include <unistd.h>
@@ -84,6 +86,10 @@ void Supervisor::openControl(std::optional<ControlSocket> socket) {
     _commands.add("stop", [this](const ControlRequest& r) { return controlStop(r); });
     _commands.add("restart", [this](const ControlRequest& r) { return controlRestart(r); });
     _commands.add("log-level", [this](const ControlRequest& r) { return controlLogLevel(r); });
+    _commands.add("top", [](const ControlRequest&) {
+        // The same per-plugin view as /debug/plugins, from /proc/self and the status board.
+        return Poco::JSON::Parser().parse(pluginUsageJson(pluginUsage())).extract<Object::Ptr>();
+    });
     _control = std::make_unique<ControlServer>(_loop, std::move(*socket), _commands);
     _control->setGroup(group);
 }

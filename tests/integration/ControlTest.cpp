@@ -169,6 +169,31 @@ TEST_F(Control, LogLevelChangesTheHostsLevelAndAPluginsFilter) {
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
+TEST_F(Control, TopShowsEachPluginsCpuAndCalls) {
+    writeConfig(config());
+    auto& hostd = startReady(3);
+    ASSERT_EQ(hostctl({"restart", "c"}).code, 0);
+    ASSERT_TRUE(waitForEvents([](const std::vector<Event>& e) { return names(e).size() >= 5; }));  // 3 starts, c stop+start
+    ASSERT_TRUE(waitForLog("plugin=c: started", 15s, 2));
+    CommandResult r = hostctl({"top"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("NAME  STATE    CPU_S  CALLBACKS_S  THREADS_S  THREADS  CALLS\n", 0), 0u) << r.out;
+    auto plugins = json({"top"})->getArray("plugins");
+    ASSERT_EQ(plugins->size(), 3u);
+    for (std::size_t i = 0; i < plugins->size(); ++i) {
+        auto p = plugins->getObject(static_cast<unsigned>(i));
+        std::string name = p->getValue<std::string>("name");
+        auto calls = p->getObject("calls");
+        ASSERT_TRUE(calls) << name;
+        EXPECT_EQ(calls->getObject("start")->getValue<int>("count"), name == "c" ? 2 : 1) << name;
+        EXPECT_EQ(calls->has("stop") ? calls->getObject("stop")->getValue<int>("count") : 0, name == "c" ? 1 : 0) << name;
+        EXPECT_GE(p->getObject("cpu_seconds")->getValue<double>("callbacks"), 0.0) << name;
+        EXPECT_GT(p->getObject("image")->getValue<long long>("mapped_bytes"), 0) << name;
+    }
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
 TEST_F(Control, ErrorsExitNonZeroWithTheReason) {
     writeConfig(config());
     auto& hostd = startReady(3);
