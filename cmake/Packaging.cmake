@@ -38,13 +38,19 @@ install(CODE [[
     file(INSTALL DESTINATION "${hostd_sysconfdir}" TYPE FILE FILES "${hostd_etc_source}/hostd.conf")
   endif()
   file(INSTALL DESTINATION "${hostd_unitdir}" TYPE FILE FILES "${hostd_etc_source}/hostd.service")
+  # logrotate's rule for log_target = /var/log/hostd/hostd.log (missingok: harmless otherwise);
+  # the operator's, like hostd.conf, once installed.
+  if(NOT EXISTS "$ENV{DESTDIR}${hostd_sysconfdir}/logrotate.d/hostd")
+    file(INSTALL DESTINATION "${hostd_sysconfdir}/logrotate.d" TYPE FILE RENAME hostd
+         FILES "${hostd_etc_source}/hostd.logrotate")
+  endif()
 ]])
 
 # Maintainer scripts, as dh_installsystemd and dh_installdeb would write them: the system
 # user the unit runs as, the unit enabled and started on install (restarted on upgrade),
 # stopped on removal, its enablement state purged on purge.
 set(HOSTD_DEBIAN_DIR ${PROJECT_BINARY_DIR}/debian)
-file(CONFIGURE OUTPUT ${HOSTD_DEBIAN_DIR}/conffiles CONTENT "/etc/hostd.conf\n")
+file(CONFIGURE OUTPUT ${HOSTD_DEBIAN_DIR}/conffiles CONTENT "/etc/hostd.conf\n/etc/logrotate.d/hostd\n")
 file(CONFIGURE OUTPUT ${HOSTD_DEBIAN_DIR}/postinst @ONLY CONTENT [=[#!/bin/sh
 set -e
 if [ "$1" = "configure" ]; then

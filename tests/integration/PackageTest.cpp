@@ -103,7 +103,8 @@ TEST_F(Install, LaysOutTheTreeAndKeepsAnEditedConfiguration) {
     std::string prefix = path("prefix");
     auto r = runCommand({HOSTD_CMAKE_COMMAND, "--install", HOSTD_BUILD_DIR, "--prefix", prefix});
     ASSERT_EQ(r.exitCode, 0) << r.output;
-    for (const char* file : {"sbin/hostd", "etc/hostd.conf", "lib/systemd/system/hostd.service", "share/doc/hostd/README.md",
+    for (const char* file : {"sbin/hostd", "etc/hostd.conf", "etc/logrotate.d/hostd", "lib/systemd/system/hostd.service",
+                             "share/doc/hostd/README.md",
                              "share/doc/hostd/examples/echo.so", "share/doc/hostd/examples/heartbeat.so",
                              "share/doc/hostd/examples/src/echo/echo.cpp", "sbin/hostctl"})
         EXPECT_TRUE(fs::is_regular_file(prefix + "/" + file)) << file;
@@ -150,7 +151,7 @@ TEST_F(DebianPackage, BuildsWithTheFilesDependenciesAndScriptsOfAService) {
     ASSERT_FALSE(deb.empty());
 
     std::string contents = contentsOf(deb);
-    for (const char* file : {"./usr/sbin/hostd", "./etc/hostd.conf", "./lib/systemd/system/hostd.service",
+    for (const char* file : {"./usr/sbin/hostd", "./etc/hostd.conf", "./etc/logrotate.d/hostd", "./lib/systemd/system/hostd.service",
                              "./usr/lib/hostd/", "./usr/share/doc/hostd/examples/echo.so",
                              "./usr/share/doc/hostd/README.md", "./usr/sbin/hostctl"})
         EXPECT_TRUE(std::regex_search(contents, std::regex(std::string(" ") + file + "(\n|$)"))) << file << "\n"
@@ -167,7 +168,7 @@ TEST_F(DebianPackage, BuildsWithTheFilesDependenciesAndScriptsOfAService) {
 
     std::string control = path("control");
     ASSERT_EQ(runCommand({"dpkg-deb", "-e", deb, control}).exitCode, 0);
-    EXPECT_EQ(readFile(control + "/conffiles"), "/etc/hostd.conf\n");
+    EXPECT_EQ(readFile(control + "/conffiles"), "/etc/hostd.conf\n/etc/logrotate.d/hostd\n");
     std::string postinst = readFile(control + "/postinst");
     EXPECT_NE(postinst.find("adduser --system --group"), std::string::npos) << postinst;
     EXPECT_NE(postinst.find("deb-systemd-helper enable 'hostd.service'"), std::string::npos) << postinst;
