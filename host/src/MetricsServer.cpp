@@ -257,12 +257,10 @@ bool MetricsServer::authorized(std::string_view header) const {
     return sameDigest(sha256(header.substr(kScheme.size())), _tokenDigest);
 }
 
-void MetricsServer::applyReload(MetricsServer* server, const ConfigSnapshot& before, const ConfigSnapshot& after) {
-    const HostSettings &a = before.host, &b = after.host;
-    if (a.metricsListen != b.metricsListen || a.metricsAllowRemote != b.metricsAllowRemote ||
-        (server == nullptr && a.metricsTokenFile != b.metricsTokenFile))
-        HOSTD_LOG(Warning, "", "metrics_listen, metrics_allow_remote and metrics_token_file apply at the next start",
-                  {"metrics_listen", b.metricsListen});
+void MetricsServer::applyReload(MetricsServer* server, const ConfigSnapshot& after) {
+    // metrics_listen and metrics_allow_remote are named by Supervisor::warnAboutRestartOnlyKeys;
+    // only the token itself is re-read here.
+    const HostSettings& b = after.host;
     if (server == nullptr) return;
     if (b.metricsTokenFile != server->_tokenFile) {
         HOSTD_LOG(Warning, "", "metrics_token_file changed; it applies at the next start", {"path", b.metricsTokenFile});

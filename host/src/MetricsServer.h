@@ -28,10 +28,10 @@ public:
     MetricsServer(const MetricsServer&) = delete;
     MetricsServer& operator=(const MetricsServer&) = delete;
 
-    static void applyReload(MetricsServer* server, const ConfigSnapshot& before, const ConfigSnapshot& after);
-        /// After a configuration reload: re-reads the token file (rotation without a restart);
-        /// a changed metrics_listen or metrics_allow_remote is only logged: it applies at the
-        /// next start.
+    static void applyReload(MetricsServer* server, const ConfigSnapshot& after);
+        /// After a configuration reload: re-reads the token file (rotation without a restart).
+        /// A changed metrics_listen or metrics_allow_remote applies at the next start; the
+        /// Supervisor warns about it with the other restart-only keys.
 
     bool authorized(std::string_view authorizationHeader) const;
         /// True if no token is required, or the header is "Bearer <token>" (compared in

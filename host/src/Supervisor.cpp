@@ -299,7 +299,7 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     reconfigureLog(_config->host);
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
     StatusBoard::instance().configApplied(_config);
-    MetricsServer::applyReload(_metrics.get(), *old, *_config);
+    MetricsServer::applyReload(_metrics.get(), *_config);
     applyConfigChange(*old);
     controlConfigChanged(*old);
     _notifier.ready("configuration generation " + std::to_string(_generation));
@@ -309,7 +309,8 @@ void Supervisor::warnAboutRestartOnlyKeys(const ConfigSnapshot& old) const {
     // Identity, limits and files opened once at startup cannot change in a running process
     // (privileges are dropped for good before any thread exists).
     static const std::set<std::string, std::less<>> kRestartOnly{
-        "pidfile", "user", "group", "capabilities", "rlimit_nofile", "rlimit_core", "rlimit_fsize", "state_dir"};
+        "pidfile",   "user",           "group",          "capabilities",  "rlimit_nofile",       "rlimit_core",
+        "rlimit_fsize", "state_dir", "control_socket", "metrics_listen", "metrics_allow_remote"};
     auto before = describe(old.host), after = describe(_config->host);
     for (std::size_t i = 0; i < after.size() && i < before.size(); ++i) {
         const auto& [key, value] = after[i];

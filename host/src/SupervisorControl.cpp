@@ -109,9 +109,7 @@ void Supervisor::recordReload(std::string_view why, const ConfigLoad& load) {
 
 void Supervisor::controlConfigChanged(const ConfigSnapshot& old) {
     const HostSettings &was = old.host, &now = _config->host;
-    if (was.controlSocket != now.controlSocket)
-        HOSTD_LOG(Warning, "", "control_socket changed; the new path takes effect when hostd restarts",
-                  {"control_socket", now.controlSocket}, {"listening_on", _control ? _control->path() : "none"});
+    // A changed control_socket is named by warnAboutRestartOnlyKeys.
     if (!_control || was.controlGroup == now.controlGroup) return;
     std::optional<gid_t> group;
     if (!now.controlGroup.empty() && !(group = resolveControlGroup(now.controlGroup))) {

@@ -1,6 +1,7 @@
 // sd_notify timing: WATCHDOG=1 and EXTEND_TIMEOUT_USEC, driven with explicit times, received
 // on a fake manager socket; and the readiness hook --daemon relies on.
 #include "Notifier.h"
+#include "TempDir.h"
 
 #include <gtest/gtest.h>
 
@@ -22,10 +23,7 @@ using namespace std::chrono_literals;
 class FakeManager : public ::testing::Test {
 protected:
     void SetUp() override {
-        char dir[] = "/tmp/hostd-notifier.XXXXXX";
-        ASSERT_NE(::mkdtemp(dir), nullptr);
-        _dir = dir;
-        _path = _dir + "/notify.sock";
+        _path = _tmp.file("notify.sock");
         _fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
@@ -35,8 +33,6 @@ protected:
     }
     void TearDown() override {
         ::close(_fd);
-        ::unlink(_path.c_str());
-        ::rmdir(_dir.c_str());
         ::unsetenv("NOTIFY_SOCKET");
         ::unsetenv("WATCHDOG_USEC");
         ::unsetenv("WATCHDOG_PID");
@@ -55,7 +51,8 @@ protected:
         return ::poll(&p, 1, 0) == 0;
     }
 
-    std::string _dir, _path;
+    hostd::test::TempDir _tmp{"hostd-notifier"};
+    std::string _path;
     int _fd = -1;
 };
 

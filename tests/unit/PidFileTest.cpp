@@ -2,6 +2,7 @@
 #include "ExitCode.h"
 #include "PidFile.h"
 #include "StartupError.h"
+#include "TempDir.h"
 
 #include <gtest/gtest.h>
 
@@ -20,12 +21,8 @@ using hostd::StartupError;
 class PidFileTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char dir[] = "/tmp/hostd-pidfile.XXXXXX";
-        ASSERT_NE(::mkdtemp(dir), nullptr);
-        _dir = dir;
         _path = _dir + "/hostd.pid";
     }
-    void TearDown() override { fs::remove_all(_dir); }
 
     std::string contents() const {
         std::ifstream in(_path);
@@ -34,7 +31,8 @@ protected:
         return ss.str();
     }
 
-    std::string _dir, _path;
+    hostd::test::TempDir _tmp{"hostd-pidfile"};
+    std::string _dir = _tmp.path(), _path;
 };
 
 TEST_F(PidFileTest, HoldsThePidAndIsRemovedWhenReleased) {
