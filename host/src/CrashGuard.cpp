@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <execinfo.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,13 +21,18 @@ constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 constexpr std::size_t kMaxImages = 4096;
 constexpr std::size_t kNameMax = 208;
 
-struct ImageSlot {
+// The ranges are dense and apart from the names, and only slots below the high-water mark are
+// ever looked at: registering the 500th image or finding an owner touches a few KiB, not the
+// whole table.
+struct ImageRange {
     std::atomic<std::uintptr_t> begin{0};  // 0: free. Written last, so a reader never sees a half slot.
     std::uintptr_t end = 0;
-    char name[kNameMax] = {};
 };
 
-ImageSlot gImages[kMaxImages];
+ImageRange gRanges[kMaxImages];
+char gNames[kMaxImages][kNameMax];
+std::atomic<std::size_t> gUsed{0};  // slots ever used; only grows
+std::mutex gRegistry;               // serialises writers; the signal handler only reads
 char gBreadcrumbPath[4096] = {};
 std::atomic<bool> gWritten{false};
 thread_local const char* tPlugin = nullptr;
@@ -38,9 +44,10 @@ void append(char*& out, const char* end, const char* text) {
 
 /// The plugin whose image contains pc, or nullptr.
 const char* owner(std::uintptr_t pc) {
-    for (auto& slot : gImages) {
-        std::uintptr_t b = slot.begin.load(std::memory_order_acquire);
-        if (b != 0 && pc >= b && pc < slot.end) return slot.name;
+    std::size_t used = gUsed.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < used; ++i) {
+        std::uintptr_t b = gRanges[i].begin.load(std::memory_order_acquire);
+        if (b != 0 && pc >= b && pc < gRanges[i].end) return gNames[i];
     }
     return nullptr;
 }
@@ -164,18 +171,25 @@ CallScope::~CallScope() {
 }
 
 void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end) {
-    for (auto& slot : gImages) {
-        if (slot.begin.load(std::memory_order_relaxed) != 0) continue;
-        slot.end = end;
-        std::snprintf(slot.name, sizeof slot.name, "%s", plugin.c_str());
-        slot.begin.store(begin, std::memory_order_release);
-        return;
-    }
+    std::lock_guard<std::mutex> lock(gRegistry);
+    std::size_t used = gUsed.load(std::memory_order_relaxed);
+    std::size_t i = 0;
+    while (i < used && gRanges[i].begin.load(std::memory_order_relaxed) != 0) ++i;
+    if (i == kMaxImages) return;  // attribution by address ends here; by callback still works
+    gRanges[i].end = end;
+    std::snprintf(gNames[i], kNameMax, "%s", plugin.c_str());
+    gRanges[i].begin.store(begin, std::memory_order_release);
+    if (i == used) gUsed.store(used + 1, std::memory_order_release);
 }
 
 void unregisterImage(std::uintptr_t begin) {
-    for (auto& slot : gImages)
-        if (slot.begin.load(std::memory_order_relaxed) == begin) slot.begin.store(0, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(gRegistry);
+    std::size_t used = gUsed.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < used; ++i)
+        if (gRanges[i].begin.load(std::memory_order_relaxed) == begin) {
+            gRanges[i].begin.store(0, std::memory_order_release);
+            return;
+        }
 }
 
 }  // namespace hostd::CrashGuard

@@ -6,11 +6,10 @@
 #include "Log.h"
 #include "Metrics.h"
 #include "PrometheusText.h"
+#include "Sha256.h"
 #include "StartupError.h"
 #include "StatusBoard.h"
 
-#include <Poco/Crypto/DigestEngine.h>
-#include <Poco/Crypto/OpenSSLInitializer.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerConnection.h>
@@ -38,13 +37,7 @@ constexpr std::size_t kWorkers = 4;
 constexpr std::size_t kMaxQueued = 32;
 constexpr auto kConnectionDeadline = std::chrono::seconds(10);
 
-std::string sha256(std::string_view text) {
-    static Poco::Crypto::OpenSSLInitializer openssl;  // once, not per request
-    Poco::Crypto::DigestEngine digest("SHA256");
-    digest.update(text.data(), static_cast<unsigned>(text.size()));
-    const auto& d = digest.digest();
-    return std::string(d.begin(), d.end());
-}
+std::string sha256(std::string_view text) { return Sha256::hex(text.data(), text.size()); }
 
 /// Equal-length digests compared without an early exit: the time does not tell how much of a
 /// guessed token was right.

@@ -1,10 +1,9 @@
 #include "PluginImage.h"
 
 #include "CrashGuard.h"
+#include "Sha256.h"
 
-#include <Poco/Crypto/DigestEngine.h>
-#include <Poco/Crypto/OpenSSLInitializer.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
@@ -70,25 +69,26 @@ void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fi
 UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t& size, std::string& sha256) {
     UniqueFd mem(::memfd_create(("hostd:" + name).c_str(), MFD_CLOEXEC));
     if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
-    // Held for the process: each DigestEngine otherwise initialises and tears down OpenSSL
-    // (reading /dev/urandom twice), about a quarter of a small plugin's load time.
-    static Poco::Crypto::OpenSSLInitializer openssl;
-    Poco::Crypto::DigestEngine digest("SHA256");
-    std::vector<unsigned char> buf(1 << 16);
-    std::vector<unsigned char> head;
+    Sha256 digest;
+    // On the stack, not the heap: a fresh 64 KiB heap buffer per file was zeroed and, after the
+    // heap had been trimmed, faulted in page by page: three times the cost of the copy itself.
+    unsigned char buf[1 << 16];
+    unsigned char head[sizeof(Elf64_Ehdr)];
+    std::size_t headLen = 0;
     size = 0;
     for (;;) {
-        ssize_t n = ::read(src, buf.data(), buf.size());
+        ssize_t n = ::read(src, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
             throw LoadError("read failed: " + errnoText(errno));
         }
         if (n == 0) break;
-        if (head.size() < sizeof(Elf64_Ehdr))
-            head.insert(head.end(), buf.begin(), buf.begin() + std::min<ssize_t>(n, sizeof(Elf64_Ehdr) - head.size()));
-        digest.update(buf.data(), static_cast<std::size_t>(n));
+        std::size_t take = std::min(sizeof head - headLen, static_cast<std::size_t>(n));
+        std::memcpy(head + headLen, buf, take);
+        headLen += take;
+        digest.update(buf, static_cast<std::size_t>(n));
         for (ssize_t off = 0; off < n;) {
-            ssize_t w = ::write(mem.get(), buf.data() + off, static_cast<std::size_t>(n - off));
+            ssize_t w = ::write(mem.get(), buf + off, static_cast<std::size_t>(n - off));
             if (w < 0) {
                 if (errno == EINTR) continue;
                 throw LoadError("copy to memfd failed: " + errnoText(errno));
@@ -97,8 +97,8 @@ UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t& size, std:
         }
         size += static_cast<std::uint64_t>(n);
     }
-    checkElfHeader(head.data(), head.size(), size);
-    sha256 = Poco::Crypto::DigestEngine::digestToHex(digest.digest());
+    checkElfHeader(head, headLen, size);
+    sha256 = digest.finishHex();
     return mem;
 }
 
@@ -183,32 +183,19 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     image->_description = d->description != nullptr ? d->description : "";
     if (d->requires_plugins != nullptr)
         for (const char* const* r = d->requires_plugins; *r != nullptr; ++r) image->_dependencies.emplace_back(*r);
-    image->registerRange(file.name);
+    image->registerRange(file.name, sym);
     image->_loadDuration = std::chrono::steady_clock::now() - began;
     return image;
 }
 
-void PluginImage::registerRange(const std::string& name) {
-    struct Search {
-        const char* path;
-        std::uintptr_t begin = UINTPTR_MAX, end = 0;
-    } search{_procPath.c_str()};
-    ::dl_iterate_phdr(
-        [](dl_phdr_info* info, size_t, void* data) {
-            auto* s = static_cast<Search*>(data);
-            if (info->dlpi_name == nullptr || std::strcmp(info->dlpi_name, s->path) != 0) return 0;
-            for (int i = 0; i < info->dlpi_phnum; ++i) {
-                const auto& ph = info->dlpi_phdr[i];
-                if (ph.p_type != PT_LOAD) continue;
-                s->begin = std::min<std::uintptr_t>(s->begin, info->dlpi_addr + ph.p_vaddr);
-                s->end = std::max<std::uintptr_t>(s->end, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
-            }
-            return 1;
-        },
-        &search);
-    if (search.end == 0) return;
-    _rangeBegin = search.begin;
-    CrashGuard::registerImage(name + "@" + _sha256, search.begin, search.end);
+void PluginImage::registerRange(const std::string& name, void* symbol) {
+    // The object containing the entry symbol, found in glibc's sorted table (O(log n)): a walk of
+    // every loaded object (dl_iterate_phdr) cost more than the rest of a load once hundreds ran.
+    dl_find_object found{};
+    if (::_dl_find_object(symbol, &found) != 0 || found.dlfo_link_map != static_cast<link_map*>(_handle.get()))
+        return;  // the symbol came from another object the plugin links: no range of its own
+    _rangeBegin = reinterpret_cast<std::uintptr_t>(found.dlfo_map_start);
+    CrashGuard::registerImage(name + "@" + _sha256, _rangeBegin, reinterpret_cast<std::uintptr_t>(found.dlfo_map_end));
 }
 
 std::vector<std::string> uniqueSymbols(int fd) {

@@ -103,8 +103,9 @@ public:
 
 private:
     PluginImage() = default;
-    void registerRange(const std::string& name);
-        /// Tells CrashGuard the address range of this image, as NAME@SHA256.
+    void registerRange(const std::string& name, void* symbol);
+        /// Tells CrashGuard the address range of this image (the object holding symbol), as
+        /// NAME@SHA256.
 
     UniqueFd _memfd;
     std::string _procPath;  // "/proc/self/fd/N" of the memfd: the name glibc knows the image by

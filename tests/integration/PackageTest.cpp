@@ -163,7 +163,7 @@ TEST_F(DebianPackage, BuildsWithTheFilesDependenciesAndScriptsOfAService) {
     EXPECT_NE(info.output.find("Package: hostd\n"), std::string::npos) << info.output;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(info.output, m, std::regex("\n Depends: ([^\n]*)"))) << info.output;
-    for (const char* dependency : {"adduser", "libcap2", "libpocofoundation", "libpocoutil", "libpococrypto"})
+    for (const char* dependency : {"adduser", "libcap2", "libpocofoundation", "libpocoutil", "libssl3"})
         EXPECT_NE(m[1].str().find(dependency), std::string::npos) << dependency << " in " << m[1];
 
     std::string control = path("control");
