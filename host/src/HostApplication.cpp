@@ -176,6 +176,7 @@ int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport&
         if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile);
         _controlSocket = openControlSocket(config);  // like the pidfile: where only root may write
         applyLimits(config);  // while raising a hard limit is still allowed
+        reserveDescriptorTable();  // while hostd has one thread (Rlimits.h)
         dropPrivileges(config);
     } catch (const StartupError& e) {
         HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});

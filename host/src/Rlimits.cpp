@@ -7,8 +7,11 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 namespace hostd {
 
@@ -106,6 +109,19 @@ void applyLimits(const ConfigSnapshot& config) {
                                                  (error == EPERM ? " (raising a hard limit needs CAP_SYS_RESOURCE)" : ""));
         }
     }
+}
+
+void reserveDescriptorTable(unsigned slots) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = std::min<rlim_t>(rl.rlim_cur, slots);
+    if (want < 2) return;
+    int any = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (any < 0) return;
+    // The lowest free descriptor at or above want - 1: the table now has room for it.
+    int high = ::fcntl(any, F_DUPFD_CLOEXEC, static_cast<int>(want - 1));
+    if (high >= 0) ::close(high);
+    ::close(any);
 }
 
 std::string describeLimits() {

@@ -37,6 +37,13 @@ void applyLimits(const ConfigSnapshot& config);
     /// limit needs CAP_SYS_RESOURCE. Throws StartupError (kExitOsError) naming the key and
     /// where it was set if setrlimit refuses.
 
+void reserveDescriptorTable(unsigned slots = 4096);
+    /// Grows the descriptor table to min(slots, RLIMIT_NOFILE) now; call while the process has
+    /// one thread. The kernel grows the table by doubling, and while more than one thread shares
+    /// it each growth waits for an RCU grace period (expand_fdtable): milliseconds, paid by
+    /// whatever opens the next descriptor, such as the main loop loading its 257th plugin
+    /// (a memfd per plugin). Grown single-threaded it costs microseconds; it never shrinks.
+
 std::string describeLimits();
     /// The current limits hostd manages, "nofile=1024:4096 core=0:unlimited fsize=...", for the log.
 
