@@ -34,6 +34,7 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
     });
     _loop.add(_calls.fd(), [this] {
         for (auto& [id, result] : _calls.takeCompleted()) onCompleted(id, std::move(result));
+        schedule();  // once for the batch: a cold start completes hundreds of starts at once
     });
     _loop.add(FailureInbox::instance().fd(), [this] {
         for (auto& [name, message] : FailureInbox::instance().take()) onReportedFailure(name, message);
@@ -66,9 +67,11 @@ Plugin* Supervisor::find(const std::string& name) {
 }
 
 Plugin* Supervisor::findByCall(std::uint64_t id) {
-    for (auto& [_, p] : _plugins)
-        if (p->callId == id) return p.get();
-    return nullptr;
+    auto it = _callers.find(id);
+    if (it == _callers.end()) return nullptr;
+    Plugin* p = find(it->second);
+    _callers.erase(it);  // a call completes once
+    return p != nullptr && p->callId == id ? p : nullptr;
 }
 
 int Supervisor::run() {

@@ -17,10 +17,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace hostd {
 
 class ControlServer;
+class PluginPrefetch;
 
 /// Runs the plugins: loads every NAME.so of the plugin directory, starts them in dependency
 /// order, follows the directory (install, upgrade, remove at runtime), applies configuration
@@ -82,6 +84,7 @@ private:
     void submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
                 CallRunner::Job job);
     void onCompleted(std::uint64_t id, CallResult result);
+        /// Applies a call's result; the caller runs schedule() once the batch is applied.
     void onStartCompleted(Plugin& p, const CallResult& r);
     void noteFailure(Plugin& p, const std::string& error);
         /// A failed start or a reported failure: restart with backoff, or quarantine after
@@ -100,6 +103,8 @@ private:
     void watchPluginDir();
     void onDirectoryEvents();
     void rescan();
+    void filesReady(const std::vector<std::string>& fileNames);
+        /// fileReady for each, in order; many are read ahead on a thread (PluginPrefetch.h).
     void fileReady(const std::string& name);
     void fileGone(const std::string& name);
     Plugin& record(const std::string& name);
@@ -129,6 +134,7 @@ private:
     ConfigPtr _config;
     ConfigSource _source;
     std::map<std::string, std::unique_ptr<Plugin>> _plugins;
+    std::unordered_map<std::uint64_t, std::string> _callers;  // call id -> plugin, until it completes
     std::map<std::string, std::string> _cycles;  // plugin -> "a -> b -> a"
     DependencyGraph _graph;
     bool _graphDirty = true;
@@ -138,6 +144,7 @@ private:
     Notifier _notifier;
     std::optional<PluginDirectory> _dir;
     std::unique_ptr<DirectoryWatcher> _watcher;
+    PluginPrefetch* _prefetch = nullptr;  // set while filesReady runs
     std::unique_ptr<CrashHistory> _crashHistory;
     std::unique_ptr<DirectoryWatcher> _configDirWatcher;   // the main file's directory
     std::unique_ptr<DirectoryWatcher> _dropinWatcher;      // <main file>.d/

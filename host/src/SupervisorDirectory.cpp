@@ -4,11 +4,13 @@
 #include "Supervisor.h"
 
 #include "Log.h"
+#include "PluginPrefetch.h"
 #include "StatusBoard.h"
 #include "SupervisorInternal.h"
 
 #include <fcntl.h>
 #include <set>
+#include <system_error>
 #include <sys/stat.h>
 
 namespace hostd {
@@ -91,7 +93,7 @@ void Supervisor::onDirectoryEvents() {
         return;
     }
     for (const auto& n : gone) fileGone(n);
-    for (const auto& n : ready) fileReady(n);
+    filesReady(ready);
     schedule();
 }
 
@@ -116,7 +118,9 @@ void Supervisor::rescan() {
     for (const auto& [name, p] : _plugins)
         if (!here.count(name) && p->state != PluginState::Disabled) vanished.push_back(name);
     for (const auto& name : vanished) fileGone(name + ".so");
-    for (const auto& name : present) fileReady(name + ".so");
+    std::vector<std::string> files;
+    for (const auto& name : present) files.push_back(name + ".so");
+    filesReady(files);
     for (const auto& [name, section] : _config->plugins)
         if (!here.count(name) && section.enabled)
             HOSTD_LOG(Warning, name, "configured plugin has no file", {"path", pluginDir() + "/" + name + ".so"},
@@ -134,6 +138,23 @@ Plugin& Supervisor::record(const std::string& name) {
         slot->state = PluginState::Invalid;
     }
     return *slot;
+}
+
+void Supervisor::filesReady(const std::vector<std::string>& fileNames) {
+    std::unique_ptr<PluginPrefetch> prefetch;
+    if (_dir && fileNames.size() >= PluginPrefetch::kMinFiles) {
+        std::vector<PluginPrefetch::Request> requests;
+        for (const auto& f : fileNames)
+            if (auto name = PluginDirectory::pluginName(f)) requests.push_back({f, trustPolicy(*name)});
+        try {
+            prefetch = std::make_unique<PluginPrefetch>(_dir->fd(), std::move(requests));
+        } catch (const std::system_error& e) {
+            HOSTD_LOG(Debug, "", "no thread to read plugin files ahead; reading each in its turn", {"error", e.what()});
+        }
+    }
+    _prefetch = prefetch.get();
+    for (const auto& f : fileNames) fileReady(f);
+    _prefetch = nullptr;
 }
 
 // fileReady and fileGone change state only; their callers schedule() once per batch, so that
@@ -161,7 +182,8 @@ void Supervisor::fileReady(const std::string& fileName) {
     std::unique_ptr<PluginImage> image;
     std::string path = pluginDir() + "/" + fileName;
     try {
-        PluginFile file = PluginFile::read(_dir->fd(), fileName, trustPolicy(*name));
+        std::optional<PluginFile> ahead = _prefetch != nullptr ? _prefetch->take(fileName) : std::nullopt;
+        PluginFile file = ahead ? std::move(*ahead) : PluginFile::read(_dir->fd(), fileName, trustPolicy(*name));
         if (existing && ((existing->image && existing->image->sha256() == file.sha256 && !existing->candidate) ||
                          (existing->candidate && existing->candidate->sha256() == file.sha256) ||
                          existing->rejected == file.sha256)) {

@@ -244,10 +244,13 @@ void Supervisor::submit(Plugin& p, PluginState busyState, std::string_view callN
     p.callDeadline = deadline;
     try {
         p.callId = _calls.submit(StatusBoard::instance().attributed(p.name, callName, std::move(job)));
+        _callers[p.callId] = p.name;
     } catch (const std::exception& e) {
         // No thread: the call fails at once, through the normal completion path.
         p.callId = UINT64_MAX;
+        _callers[p.callId] = p.name;
         onCompleted(UINT64_MAX, CallResult{HOSTD_ERR_UNAVAILABLE, std::string("cannot create a thread: ") + e.what(), {}});
+        schedule();
     }
 }
 
@@ -406,7 +409,6 @@ void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
     default:
         break;
     }
-    schedule();
 }
 
 }  // namespace hostd

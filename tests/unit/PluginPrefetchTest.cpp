@@ -1,0 +1,132 @@
+#include "PluginPrefetch.h"
+
+#include "Sha256.h"
+#include "TempDir.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <elf.h>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using hostd::FileBusy;
+using hostd::LoadError;
+using hostd::PluginFile;
+using hostd::PluginPrefetch;
+
+/// The header of a 64-bit shared object for this machine, then `pad` bytes naming the file:
+/// all PluginFile::read looks at before dlopen.
+std::string elfImage(const std::string& tag) {
+    Elf64_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = ET_DYN;
+#if defined(__x86_64__)
+    eh.e_machine = EM_X86_64;
+#elif defined(__aarch64__)
+    eh.e_machine = EM_AARCH64;
+#endif
+    return std::string(reinterpret_cast<const char*>(&eh), sizeof eh) + tag;
+}
+
+class Prefetch : public ::testing::Test {
+protected:
+    void SetUp() override {
+        _dirFd = ::open(_dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_GE(_dirFd, 0);
+    }
+    void TearDown() override { ::close(_dirFd); }
+
+    /// n plugin files p0.so ... and their requests, in order.
+    std::vector<PluginPrefetch::Request> plugins(int n) {
+        std::vector<PluginPrefetch::Request> out;
+        for (int i = 0; i < n; ++i) {
+            std::string name = "p" + std::to_string(i) + ".so";
+            _dir.write(name, elfImage(name));
+            out.push_back({name, {}});
+        }
+        return out;
+    }
+
+    std::string contentOf(const PluginFile& f) {
+        std::string text(f.size, '\0');
+        EXPECT_EQ(::pread(f.memfd.get(), text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
+        return text;
+    }
+
+    hostd::test::TempDir _dir{"hostd-prefetch"};
+    int _dirFd = -1;
+};
+
+TEST_F(Prefetch, GivesEachFileItsOwnPrivateCopyAndHashInRequestOrder) {
+    auto requests = plugins(10);
+    PluginPrefetch prefetch(_dirFd, requests);
+    for (const auto& r : requests) {
+        auto file = prefetch.take(r.fileName);
+        ASSERT_TRUE(file.has_value()) << r.fileName;
+        std::string expected = elfImage(r.fileName);
+        EXPECT_EQ(contentOf(*file), expected);
+        EXPECT_EQ(file->sha256, hostd::Sha256::hex(expected.data(), expected.size()));
+        EXPECT_EQ(file->name, r.fileName.substr(0, r.fileName.size() - 3));
+    }
+}
+
+TEST_F(Prefetch, RethrowsWhatReadingTheFileThrewToTheOneWhoTakesIt) {
+    auto requests = plugins(3);
+    _dir.write("p1.so", "not a plugin at all, but long enough to be more than an ELF header's worth of bytes");
+    requests[2].policy.pinnedSha256 = std::string(64, '0');
+    PluginPrefetch prefetch(_dirFd, requests);
+    EXPECT_TRUE(prefetch.take("p0.so").has_value());
+    try {
+        prefetch.take("p1.so");
+        FAIL() << "no error for a file that is not ELF";
+    } catch (const FileBusy&) {
+        FAIL() << "not busy, refused";
+    } catch (const LoadError& e) {
+        EXPECT_STREQ(e.what(), "not an ELF file");
+    }
+    EXPECT_THROW(prefetch.take("p2.so"), LoadError);  // the pin does not match
+}
+
+TEST_F(Prefetch, AFileNotRequestedOrTakenTwiceIsNotThere) {
+    auto requests = plugins(2);
+    PluginPrefetch prefetch(_dirFd, requests);
+    EXPECT_FALSE(prefetch.take("other.so").has_value());
+    EXPECT_TRUE(prefetch.take("p1.so").has_value());
+    EXPECT_FALSE(prefetch.take("p1.so").has_value());
+    EXPECT_FALSE(prefetch.take("p0.so").has_value()) << "passed over by the take of p1: dropped";
+}
+
+TEST_F(Prefetch, PassingOverMoreFilesThanTheWindowHoldsNeverBlocks) {
+    // The Supervisor skips the files of disabled plugins: the reader must not wait for takes of
+    // those while the one the Supervisor wants lies beyond its window.
+    auto requests = plugins(static_cast<int>(3 * PluginPrefetch::kWindow));
+    PluginPrefetch prefetch(_dirFd, requests);
+    for (std::size_t i = PluginPrefetch::kWindow + 5; i < requests.size(); i += PluginPrefetch::kWindow + 3)
+        EXPECT_TRUE(prefetch.take(requests[i].fileName).has_value()) << requests[i].fileName;
+    EXPECT_TRUE(prefetch.take(requests.back().fileName).has_value());
+}
+
+TEST_F(Prefetch, EndsWithFilesStillUntakenAndDescriptorsClosed) {
+    auto count = [] {
+        int n = 0;
+        for (int fd = 0; fd < 4096; ++fd) n += ::fcntl(fd, F_GETFD) != -1 ? 1 : 0;
+        return n;
+    };
+    int before = count();
+    {
+        auto requests = plugins(50);
+        PluginPrefetch prefetch(_dirFd, requests);
+        EXPECT_TRUE(prefetch.take("p3.so").has_value());
+    }  // destroyed while reading ahead, with read files untaken
+    EXPECT_EQ(count(), before);
+}
+
+}  // namespace
