@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <system_error>
 #include <dlfcn.h>
 #include <link.h>
 #include <utility>
@@ -65,40 +67,79 @@ void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fi
     if (eh->e_type != ET_DYN) throw LoadError("not a shared object (ELF type " + std::to_string(eh->e_type) + ")");
 }
 
-/// Copies src into a new memfd while hashing it; checks the ELF header on the way.
-UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t& size, std::string& sha256) {
-    UniqueFd mem(::memfd_create(("hostd:" + name).c_str(), MFD_CLOEXEC));
-    if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
-    Sha256 digest;
-    // On the stack, not the heap: a fresh 64 KiB heap buffer per file was zeroed and, after the
-    // heap had been trimmed, faulted in page by page: three times the cost of the copy itself.
-    unsigned char buf[1 << 16];
+/// The bytes of a file being copied: kept for the ELF header check, written to the memfd.
+struct CopySink {
+    int mem;
     unsigned char head[sizeof(Elf64_Ehdr)];
     std::size_t headLen = 0;
-    size = 0;
-    for (;;) {
-        ssize_t n = ::read(src, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw LoadError("read failed: " + errnoText(errno));
-        }
-        if (n == 0) break;
-        std::size_t take = std::min(sizeof head - headLen, static_cast<std::size_t>(n));
-        std::memcpy(head + headLen, buf, take);
+
+    void put(const unsigned char* data, std::size_t n) {
+        std::size_t take = std::min(sizeof head - headLen, n);
+        std::memcpy(head + headLen, data, take);
         headLen += take;
-        digest.update(buf, static_cast<std::size_t>(n));
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = ::write(mem.get(), buf + off, static_cast<std::size_t>(n - off));
+        for (std::size_t off = 0; off < n;) {
+            ssize_t w = ::write(mem, data + off, n - off);
             if (w < 0) {
                 if (errno == EINTR) continue;
                 throw LoadError("copy to memfd failed: " + errnoText(errno));
             }
-            off += w;
+            off += static_cast<std::size_t>(w);
         }
-        size += static_cast<std::uint64_t>(n);
     }
-    checkElfHeader(head, headLen, size);
-    sha256 = digest.finishHex();
+};
+
+/// Reads up to len bytes of src into buf: the count, 0 at its end. Throws LoadError.
+std::size_t readSome(int src, unsigned char* buf, std::size_t len) {
+    for (;;) {
+        ssize_t n = ::read(src, buf, len);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) throw LoadError("read failed: " + errnoText(errno));
+    }
+}
+
+/// From this size on, the copy is hashed on a thread of its own (BackgroundSha256): below it, a
+/// thread costs more than the overlap saves.
+constexpr std::uint64_t kBackgroundHashFrom = 1 << 20;
+
+/// Copies the expected bytes of src into a new memfd while hashing them; checks the ELF header
+/// on the way. Stops at expected (the caller compares the file's size and time before and after:
+/// a file that grew or shrank meanwhile is busy), so a complete file costs no read of its EOF.
+UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t expected, std::uint64_t& size, std::string& sha256) {
+    UniqueFd mem(::memfd_create(("hostd:" + name).c_str(), MFD_CLOEXEC));
+    if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
+    CopySink sink{mem.get(), {}};
+    size = 0;
+    std::optional<BackgroundSha256> background;
+    if (expected >= kBackgroundHashFrom) try {
+        background.emplace();
+    } catch (const std::system_error&) {  // no thread to spare: hash in turn
+    }
+    if (background) {
+        BackgroundSha256& digest = *background;
+        while (size < expected) {
+            unsigned char* chunk = digest.chunk();
+            std::size_t n = readSome(src, chunk, std::min<std::uint64_t>(BackgroundSha256::kChunkSize, expected - size));
+            if (n == 0) break;
+            digest.hash(n);  // while this thread writes the same bytes out
+            sink.put(chunk, n);
+            size += n;
+        }
+        sha256 = digest.finishHex();
+    } else {
+        Sha256 digest;
+        // On the stack, not the heap: a fresh 64 KiB heap buffer per file was zeroed and, after
+        // the heap had been trimmed, faulted in page by page: three times the cost of the copy.
+        unsigned char buf[1 << 16];
+        while (size < expected) {
+            std::size_t n = readSome(src, buf, std::min<std::uint64_t>(sizeof buf, expected - size));
+            if (n == 0) break;
+            digest.update(buf, n);
+            sink.put(buf, n);
+            size += n;
+        }
+        sha256 = digest.finishHex();
+    }
+    checkElfHeader(sink.head, sink.headLen, size);
     return mem;
 }
 
@@ -142,7 +183,7 @@ PluginFile PluginFile::read(int dirFd, const std::string& fileName, const TrustP
     UniqueFd src = openTrusted(dirFd, fileName, policy, before);
     PluginFile file;
     file.name = fileName.ends_with(".so") ? fileName.substr(0, fileName.size() - 3) : fileName;
-    file.memfd = copyToMemfd(src.get(), fileName, file.size, file.sha256);
+    file.memfd = copyToMemfd(src.get(), fileName, static_cast<std::uint64_t>(before.st_size), file.size, file.sha256);
     struct stat after {};
     if (::fstat(src.get(), &after) != 0 || after.st_size != before.st_size ||
         after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||

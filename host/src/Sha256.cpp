@@ -54,4 +54,51 @@ std::string Sha256::hex(const void* data, std::size_t len) {
     return digest.finishHex();
 }
 
+BackgroundSha256::BackgroundSha256() : _buffers(kChunks * kChunkSize) { _thread = std::thread([this] { run(); }); }
+
+BackgroundSha256::~BackgroundSha256() {
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _stop = true;
+    }
+    _changed.notify_all();
+    _thread.join();
+}
+
+void BackgroundSha256::run() {
+    std::unique_lock<std::mutex> lock(_mutex);
+    for (;;) {
+        _changed.wait(lock, [&] { return _stop || _hashed < _filled; });
+        if (_stop) return;
+        std::size_t slot = _hashed % kChunks;
+        lock.unlock();
+        _digest.update(_buffers.data() + slot * kChunkSize, _lengths[slot]);
+        lock.lock();
+        ++_hashed;
+        _changed.notify_all();
+    }
+}
+
+unsigned char* BackgroundSha256::chunk() {
+    std::unique_lock<std::mutex> lock(_mutex);
+    // The slot after the current one is free once it is no longer waiting to be hashed.
+    _changed.wait(lock, [&] { return _filled - _hashed < kChunks; });
+    return _buffers.data() + (_filled % kChunks) * kChunkSize;
+}
+
+void BackgroundSha256::hash(std::size_t len) {
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _lengths[_filled % kChunks] = len;
+        ++_filled;
+    }
+    _changed.notify_all();
+}
+
+std::string BackgroundSha256::finishHex() {
+    std::unique_lock<std::mutex> lock(_mutex);
+    _changed.wait(lock, [&] { return _hashed == _filled; });
+    return _digest.finishHex();
+}
+
 }  // namespace hostd
