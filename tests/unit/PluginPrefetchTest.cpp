@@ -78,6 +78,19 @@ TEST_F(Prefetch, GivesEachFileItsOwnPrivateCopyAndHashInRequestOrder) {
     }
 }
 
+TEST_F(Prefetch, ALargeFileIsCopiedAndHashedWhole) {
+    // From 1 MiB on, the hash runs on a thread of its own beside the copy (BackgroundSha256).
+    std::string image = elfImage("big");
+    while (image.size() < (3u << 20) + 4097) image += std::to_string(image.size() * 7919u);
+    _dir.write("big.so", image);
+    PluginPrefetch prefetch(_dirFd, {{"big.so", {}}});
+    auto file = prefetch.take("big.so");
+    ASSERT_TRUE(file.has_value());
+    EXPECT_EQ(file->size, image.size());
+    EXPECT_EQ(contentOf(*file), image);
+    EXPECT_EQ(file->sha256, hostd::Sha256::hex(image.data(), image.size()));
+}
+
 TEST_F(Prefetch, RethrowsWhatReadingTheFileThrewToTheOneWhoTakesIt) {
     auto requests = plugins(3);
     _dir.write("p1.so", "not a plugin at all, but long enough to be more than an ELF header's worth of bytes");
