@@ -177,6 +177,18 @@ TEST_F(Limits, ConfiguredLimitsAreInProcLimits) {
     EXPECT_EQ(hostd.waitExit(30s), 0);
 }
 
+TEST_F(Limits, TheDescriptorTableIsGrownBeforeAnyThreadSharesIt) {
+    // Grown later, with threads sharing it, each doubling waits for an RCU grace period in the
+    // middle of loading a plugin (Rlimits.h). FDSize is the table's size now: without the early
+    // growth a hostd with a few plugins has 64 slots.
+    writeConfig(hostSection("rlimit_nofile = 1000:2000"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready"));
+    EXPECT_GE(std::stoi(procStatus(hostd.pid())["FDSize"]), 1000);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(30s), 0);
+}
+
 TEST_F(Limits, OpenFilesSoftLimitIsRaisedToTheHardLimitByDefault) {
     writeConfig(hostSection());
     auto& hostd = start();
