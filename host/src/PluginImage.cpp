@@ -183,12 +183,21 @@ PluginFile PluginFile::read(int dirFd, const std::string& fileName, const TrustP
     UniqueFd src = openTrusted(dirFd, fileName, policy, before);
     PluginFile file;
     file.name = fileName.ends_with(".so") ? fileName.substr(0, fileName.size() - 3) : fileName;
-    file.memfd = copyToMemfd(src.get(), fileName, static_cast<std::uint64_t>(before.st_size), file.size, file.sha256);
-    struct stat after {};
-    if (::fstat(src.get(), &after) != 0 || after.st_size != before.st_size ||
-        after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
-        static_cast<std::uint64_t>(after.st_size) != file.size)
-        throw FileBusy("file changed while it was read");
+    // Changed while it was read (cp truncating it again, say): busy, whatever the bytes read were
+    // (an empty or torn file is no error of the file's); its writer's close brings another look.
+    auto changed = [&] {
+        struct stat after {};
+        return ::fstat(src.get(), &after) != 0 || after.st_size != before.st_size ||
+               after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+               after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec;
+    };
+    try {
+        file.memfd = copyToMemfd(src.get(), fileName, static_cast<std::uint64_t>(before.st_size), file.size, file.sha256);
+    } catch (const LoadError&) {
+        if (changed()) throw FileBusy("file changed while it was read");
+        throw;
+    }
+    if (changed() || static_cast<std::uint64_t>(before.st_size) != file.size) throw FileBusy("file changed while it was read");
     if (!policy.pinnedSha256.empty() && policy.pinnedSha256 != file.sha256)
         throw LoadError("refused: sha256 " + file.sha256 + " does not match the pinned sha256 " + policy.pinnedSha256);
     return file;
