@@ -52,7 +52,9 @@ void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fi
     if (fileSize == 0) throw LoadError("empty file (0 bytes)");
     if (len < SELFMAG || std::memcmp(data, ELFMAG, SELFMAG) != 0) throw LoadError("not an ELF file");
     if (len < sizeof(Elf64_Ehdr)) throw LoadError("truncated ELF file (" + std::to_string(fileSize) + " bytes)");
-    const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(data);
+    Elf64_Ehdr header;  // copied: data has no alignment to speak of
+    std::memcpy(&header, data, sizeof header);
+    const Elf64_Ehdr* eh = &header;
     if (eh->e_ident[EI_CLASS] != ELFCLASS64) throw LoadError("wrong ELF class (not a 64-bit object)");
 #if defined(__x86_64__)
     constexpr unsigned kMachine = EM_X86_64;
