@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <utility>
+#include <vector>
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -67,6 +68,35 @@ void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fi
         throw LoadError("wrong architecture (ELF machine " + std::to_string(eh->e_machine) + ", this host is " +
                         std::to_string(kMachine) + ")");
     if (eh->e_type != ET_DYN) throw LoadError("not a shared object (ELF type " + std::to_string(eh->e_type) + ")");
+}
+
+/// The ELF behind fd (size bytes, header already checked) holds everything its headers say it
+/// does: a file cut short (a partial write seen at a quiet moment, `head -c`) would otherwise be
+/// mapped by dlopen past its end, and the first touch of that page is a SIGBUS of hostd. Every
+/// offset comes from the untrusted file and is checked against its size before use.
+void checkElfLayout(int fd, std::uint64_t size) {
+    Elf64_Ehdr eh;
+    if (::pread(fd, &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh)) throw LoadError("cannot read the ELF header back");
+    auto truncated = [&](std::uint64_t needs) {
+        return LoadError("truncated ELF file (" + std::to_string(size) + " bytes, its headers need " +
+                         std::to_string(needs) + ")");
+    };
+    auto end = [](std::uint64_t offset, std::uint64_t count, std::uint64_t each) {
+        return count == 0 ? 0 : (offset > UINT64_MAX / 2 || count * each > UINT64_MAX / 2 ? UINT64_MAX : offset + count * each);
+    };
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM)
+        throw LoadError("malformed ELF program headers (" + std::to_string(eh.e_phnum) + " of " +
+                        std::to_string(eh.e_phentsize) + " bytes)");
+    std::uint64_t needs = std::max(end(eh.e_phoff, eh.e_phnum, sizeof(Elf64_Phdr)),
+                                   eh.e_shoff == 0 ? 0 : end(eh.e_shoff, eh.e_shnum, eh.e_shentsize));
+    if (needs > size) throw truncated(needs);
+    std::vector<Elf64_Phdr> ph(eh.e_phnum);
+    std::size_t bytes = ph.size() * sizeof(Elf64_Phdr);
+    if (::pread(fd, ph.data(), bytes, static_cast<off_t>(eh.e_phoff)) != static_cast<ssize_t>(bytes))
+        throw LoadError("cannot read the ELF program headers back");
+    for (const auto& h : ph)
+        if (h.p_type == PT_LOAD) needs = std::max(needs, h.p_filesz == 0 ? 0 : end(h.p_offset, 1, h.p_filesz));
+    if (needs > size) throw truncated(needs);
 }
 
 /// The bytes of a file being copied: kept for the ELF header check, written to the memfd.
@@ -142,6 +172,7 @@ UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t expected, s
         sha256 = digest.finishHex();
     }
     checkElfHeader(sink.head, sink.headLen, size);
+    checkElfLayout(mem.get(), size);
     return mem;
 }
 

@@ -2,6 +2,7 @@
 #include "Harness.h"
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +42,22 @@ TEST_F(LoadFailure, TruncatedElfFile) {
     std::ofstream(pluginDir() + "/trunc.so", std::ios::binary) << "\x7f" "ELF\x02\x01\x01";
     ::chmod((pluginDir() + "/trunc.so").c_str(), 0644);
     expectRefused("trunc", "truncated ELF file (7 bytes)\"");
+}
+
+TEST_F(LoadFailure, PluginCutShortInsideItsSegmentsIsRefusedNotMapped) {
+    // A partial write seen at a quiet moment, or `head -c`: dlopen would map the missing pages,
+    // and the first touch of one was a SIGBUS of hostd.
+    install("cut");
+    std::filesystem::resize_file(pluginDir() + "/cut.so", 12000);  // inside the code segment
+    expectRefused("cut", "truncated ELF file (12000 bytes, its headers need ");
+}
+
+TEST_F(LoadFailure, PluginMissingOnlyItsTrailingSectionHeadersIsRefused) {
+    install("tail");
+    auto size = std::filesystem::file_size(pluginDir() + "/tail.so");
+    std::filesystem::resize_file(pluginDir() + "/tail.so", size - 64);
+    expectRefused("tail", "truncated ELF file (" + std::to_string(size - 64) + " bytes, its headers need " +
+                              std::to_string(size) + ")\"");
 }
 
 TEST_F(LoadFailure, WrongArchitectureIsNamed) {
