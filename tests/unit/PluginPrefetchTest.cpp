@@ -19,8 +19,8 @@ using hostd::LoadError;
 using hostd::PluginFile;
 using hostd::PluginPrefetch;
 
-/// The header of a 64-bit shared object for this machine, then `pad` bytes naming the file:
-/// all PluginFile::read looks at before dlopen.
+/// The header of a 64-bit shared object for this machine and one loadable segment spanning it,
+/// then bytes naming the file: all PluginFile::read looks at before dlopen.
 std::string elfImage(const std::string& tag) {
     Elf64_Ehdr eh{};
     std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
@@ -33,7 +33,14 @@ std::string elfImage(const std::string& tag) {
 #elif defined(__aarch64__)
     eh.e_machine = EM_AARCH64;
 #endif
-    return std::string(reinterpret_cast<const char*>(&eh), sizeof eh) + tag;
+    eh.e_phoff = sizeof eh;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = 1;
+    Elf64_Phdr load{};
+    load.p_type = PT_LOAD;
+    load.p_filesz = sizeof eh + sizeof load + tag.size();
+    return std::string(reinterpret_cast<const char*>(&eh), sizeof eh) +
+           std::string(reinterpret_cast<const char*>(&load), sizeof load) + tag;
 }
 
 class Prefetch : public ::testing::Test {
