@@ -215,9 +215,14 @@ TEST_F(MetricsTest, DebugViewsAttributeThreadsCpuAndImagesToPlugins) {
     start();
     ASSERT_TRUE(waitForLog("hostd: ready running=2"));
 
-    auto threads = json("/debug/threads")->getArray("threads");
-    auto beat = findBy(threads, "owner", "heartbeat");
-    ASSERT_TRUE(beat) << "no thread attributed to heartbeat";
+    // heartbeat's thread tags itself once it runs, which may be just after its start returned.
+    Poco::JSON::Array::Ptr threads;
+    Poco::JSON::Object::Ptr beat;
+    ASSERT_TRUE(waitUntil([&] {
+        threads = json("/debug/threads")->getArray("threads");
+        beat = findBy(threads, "owner", "heartbeat");
+        return bool(beat);
+    }, 10s)) << "no thread attributed to heartbeat";
     EXPECT_EQ(beat->getValue<std::string>("name"), "heartbeat");
     EXPECT_EQ(beat->getValue<std::string>("tag"), "heartbeat");
     EXPECT_FALSE(beat->getValue<std::string>("state").empty());
