@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <optional>
-#include <system_error>
 #include <dlfcn.h>
 #include <link.h>
 #include <utility>
@@ -129,10 +127,6 @@ std::size_t readSome(int src, unsigned char* buf, std::size_t len) {
     }
 }
 
-/// From this size on, the copy is hashed on a thread of its own (BackgroundSha256): below it, a
-/// thread costs more than the overlap saves.
-constexpr std::uint64_t kBackgroundHashFrom = 1 << 20;
-
 /// Copies the expected bytes of src into a new memfd while hashing them; checks the ELF header
 /// on the way. Stops at expected (the caller compares the file's size and time before and after:
 /// a file that grew or shrank meanwhile is busy), so a complete file costs no read of its EOF.
@@ -140,37 +134,19 @@ UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t expected, s
     UniqueFd mem(::memfd_create(("hostd:" + name).c_str(), MFD_CLOEXEC));
     if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
     CopySink sink{mem.get(), {}};
+    Sha256 digest;
+    // On the stack, not the heap: a fresh 64 KiB heap buffer per file was zeroed and, after the
+    // heap had been trimmed, faulted in page by page: three times the cost of the copy itself.
+    unsigned char buf[1 << 16];
     size = 0;
-    std::optional<BackgroundSha256> background;
-    if (expected >= kBackgroundHashFrom) try {
-        background.emplace();
-    } catch (const std::system_error&) {  // no thread to spare: hash in turn
+    while (size < expected) {
+        std::size_t n = readSome(src, buf, std::min<std::uint64_t>(sizeof buf, expected - size));
+        if (n == 0) break;
+        digest.update(buf, n);
+        sink.put(buf, n);
+        size += n;
     }
-    if (background) {
-        BackgroundSha256& digest = *background;
-        while (size < expected) {
-            unsigned char* chunk = digest.chunk();
-            std::size_t n = readSome(src, chunk, std::min<std::uint64_t>(BackgroundSha256::kChunkSize, expected - size));
-            if (n == 0) break;
-            digest.hash(n);  // while this thread writes the same bytes out
-            sink.put(chunk, n);
-            size += n;
-        }
-        sha256 = digest.finishHex();
-    } else {
-        Sha256 digest;
-        // On the stack, not the heap: a fresh 64 KiB heap buffer per file was zeroed and, after
-        // the heap had been trimmed, faulted in page by page: three times the cost of the copy.
-        unsigned char buf[1 << 16];
-        while (size < expected) {
-            std::size_t n = readSome(src, buf, std::min<std::uint64_t>(sizeof buf, expected - size));
-            if (n == 0) break;
-            digest.update(buf, n);
-            sink.put(buf, n);
-            size += n;
-        }
-        sha256 = digest.finishHex();
-    }
+    sha256 = digest.finishHex();
     checkElfHeader(sink.head, sink.headLen, size);
     checkElfLayout(mem.get(), size);
     return mem;

@@ -86,7 +86,7 @@ TEST_F(Prefetch, GivesEachFileItsOwnPrivateCopyAndHashInRequestOrder) {
 }
 
 TEST_F(Prefetch, ALargeFileIsCopiedAndHashedWhole) {
-    // From 1 MiB on, the hash runs on a thread of its own beside the copy (BackgroundSha256).
+    // Many reads of the copy buffer, the last one short.
     std::string image = elfImage("big");
     while (image.size() < (3u << 20) + 4097) image += std::to_string(image.size() * 7919u);
     _dir.write("big.so", image);
