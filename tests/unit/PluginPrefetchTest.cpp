@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <elf.h>
 #include <fcntl.h>
 #include <string>
@@ -113,6 +114,52 @@ TEST_F(Prefetch, RethrowsWhatReadingTheFileThrewToTheOneWhoTakesIt) {
         EXPECT_STREQ(e.what(), "not an ELF file");
     }
     EXPECT_THROW(prefetch.take("p2.so"), LoadError);  // the pin does not match
+}
+
+/// elfImage with its header or program header changed by edit, as file NAME.
+std::string editedImage(const std::function<void(Elf64_Ehdr&, Elf64_Phdr&)>& edit) {
+    std::string image = elfImage("tag");
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    std::memcpy(&eh, image.data(), sizeof eh);
+    std::memcpy(&ph, image.data() + sizeof eh, sizeof ph);
+    edit(eh, ph);
+    std::memcpy(image.data(), &eh, sizeof eh);
+    std::memcpy(image.data() + sizeof eh, &ph, sizeof ph);
+    return image;
+}
+
+TEST_F(Prefetch, AnElfFileWhoseHeadersReachPastItsEndIsRefusedAsTruncated) {
+    // The offsets come from the file: each is checked against its size, overflow included.
+    struct Case {
+        const char* name;
+        std::function<void(Elf64_Ehdr&, Elf64_Phdr&)> edit;
+        const char* error;
+    };
+    const std::vector<Case> cases{
+        {"segment", [](Elf64_Ehdr&, Elf64_Phdr& ph) { ph.p_filesz += 1; }, "truncated ELF file (123 bytes, its headers need 124)"},
+        {"phtable", [](Elf64_Ehdr& eh, Elf64_Phdr&) { eh.e_phoff = 100; }, "truncated ELF file (123 bytes, its headers need 156)"},
+        {"shtable", [](Elf64_Ehdr& eh, Elf64_Phdr&) { eh.e_shoff = 64; eh.e_shnum = 2; eh.e_shentsize = 64; },
+         "truncated ELF file (123 bytes, its headers need 192)"},
+        {"wraps", [](Elf64_Ehdr&, Elf64_Phdr& ph) { ph.p_offset = UINT64_MAX - 8; ph.p_filesz = 16; },
+         "truncated ELF file (123 bytes, its headers need 18446744073709551615)"},
+        {"nophdr", [](Elf64_Ehdr& eh, Elf64_Phdr&) { eh.e_phnum = 0; }, "malformed ELF program headers (0 of 56 bytes)"},
+        {"phsize", [](Elf64_Ehdr& eh, Elf64_Phdr&) { eh.e_phentsize = 32; }, "malformed ELF program headers (1 of 32 bytes)"},
+    };
+    std::vector<PluginPrefetch::Request> requests;
+    for (const auto& c : cases) {
+        _dir.write(std::string(c.name) + ".so", editedImage(c.edit));
+        requests.push_back({std::string(c.name) + ".so", {}});
+    }
+    PluginPrefetch prefetch(_dirFd, requests);
+    for (const auto& c : cases) {
+        try {
+            prefetch.take(std::string(c.name) + ".so");
+            ADD_FAILURE() << c.name << ": accepted";
+        } catch (const LoadError& e) {
+            EXPECT_STREQ(e.what(), c.error) << c.name;
+        }
+    }
 }
 
 TEST_F(Prefetch, AFileNotRequestedOrTakenTwiceIsNotThere) {
