@@ -103,6 +103,8 @@ private:
     void watchPluginDir();
     void onDirectoryEvents();
     void rescan();
+    bool metadataMatters(const std::string& fileName);
+        /// Whether a chmod/chown/touch of the file is worth reading it again for.
     void filesReady(const std::vector<std::string>& fileNames);
         /// fileReady for each, in order; many are read ahead on a thread (PluginPrefetch.h).
     void fileReady(const std::string& name);

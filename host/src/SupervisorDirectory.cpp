@@ -62,8 +62,10 @@ void Supervisor::onDirectoryEvents() {
     for (const auto& c : _watcher->read()) {
         StatusBoard::instance().dirEvent(directoryChangeName(c.kind));
         switch (c.kind) {
-        case DirectoryWatcher::Change::FileReady:
         case DirectoryWatcher::Change::FileChanged:
+            if (!metadataMatters(c.name)) break;
+            [[fallthrough]];
+        case DirectoryWatcher::Change::FileReady:
             std::erase(gone, c.name);
             if (std::find(ready.begin(), ready.end(), c.name) == ready.end()) ready.push_back(c.name);
             break;
@@ -95,6 +97,16 @@ void Supervisor::onDirectoryEvents() {
     for (const auto& n : gone) fileGone(n);
     filesReady(ready);
     schedule();
+}
+
+bool Supervisor::metadataMatters(const std::string& fileName) {
+    // chmod, chown, touch: the content is what it was, and a running plugin runs from its private
+    // copy. A file refused last time may have been fixed by it; any other is not read again, so
+    // that a configuration tool resetting modes costs nothing, and a writer that sets the mode
+    // before its bytes (std::filesystem::copy_file) is not read half written.
+    auto name = PluginDirectory::pluginName(fileName);
+    const Plugin* p = name ? find(*name) : nullptr;
+    return p == nullptr || !p->image || p->fileRefused;
 }
 
 void Supervisor::rescan() {
@@ -187,6 +199,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         if (existing && ((existing->image && existing->image->sha256() == file.sha256 && !existing->candidate) ||
                          (existing->candidate && existing->candidate->sha256() == file.sha256) ||
                          existing->rejected == file.sha256)) {
+            existing->fileRefused = false;
             HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
             return;
         }
@@ -215,6 +228,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         Plugin& p = record(*name);
         if (p.image) {
             HOSTD_LOG(Error, p.name, "new file refused; the running version stays", {"file", path}, {"error", e.what()});
+            p.fileRefused = true;
             return;
         }
         if (p.reason != e.what()) HOSTD_LOG(Error, p.name, "cannot load plugin", {"file", path}, {"error", e.what()});
@@ -233,6 +247,7 @@ void Supervisor::fileReady(const std::string& fileName) {
               {"requires", joined(image->dependencies(), ",")}, {"duration_ms", ms(millis(image->loadDuration()))});
     Plugin& p = record(*name);
     p.rejected.clear();
+    p.fileRefused = false;
     if (p.active() || p.state == PluginState::Stuck) {
         // An upgrade: stop dependents and the old version, then start the new one (rolled back
         // if its start fails). A stuck old version can never be stopped.

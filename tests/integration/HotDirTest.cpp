@@ -229,6 +229,38 @@ TEST_F(HotDir, TrustRulesAreCheckedAtRuntimeAndAFixedFileIsRetried) {
     stopAndExpectClean(hostd);
 }
 
+TEST_F(HotDir, AChmodOfARunningPluginsFileReadsNothing) {
+    // It runs from its private copy; a configuration tool resetting modes, or a writer that sets
+    // the mode before its bytes (copy_file), must not make hostd read (half a) file again.
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    ::chmod(target("a").c_str(), 0666);  // refused, if it were read
+    hostd.signal(SIGHUP);                // a later, ordered event to wait for
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(countLog("new file refused"), 0) << log();
+    EXPECT_EQ(count("start", "a"), 1);
+    stopAndExpectClean(hostd);
+}
+
+TEST_F(HotDir, ARefusedUpgradeIsRetriedWhenItsModeIsFixed) {
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    std::string tmp = pluginDir() + "/.a.tmp";
+    fs::copy_file(fixture("probe_v2"), tmp);
+    ::chmod(tmp.c_str(), 0666);
+    fs::rename(tmp, target("a"));
+    ASSERT_TRUE(waitForLog("plugin=a: new file refused; the running version stays file=" + target("a") +
+                           " error=\"refused: group- or world-writable (mode 0666)\""));
+    ::chmod(target("a").c_str(), 0644);
+    ASSERT_TRUE(waitForLog("plugin=a: upgraded"));
+    EXPECT_EQ(countLog("to_version=2.0.0"), 1) << log();
+    stopAndExpectClean(hostd);
+}
+
 TEST_F(HotDir, PinnedSha256MismatchIsRefusedWithBothHashes) {
     std::string pin(64, 'a');
     auto& hostd = startEmpty(probes({"a"}, "sha256 = " + pin));
