@@ -47,7 +47,8 @@ UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& 
     return fd;
 }
 
-void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fileSize) {
+/// The file's ELF header, once it is one hostd can load. Throws LoadError.
+Elf64_Ehdr checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fileSize) {
     if (fileSize == 0) throw LoadError("empty file (0 bytes)");
     if (len < SELFMAG || std::memcmp(data, ELFMAG, SELFMAG) != 0) throw LoadError("not an ELF file");
     if (len < sizeof(Elf64_Ehdr)) throw LoadError("truncated ELF file (" + std::to_string(fileSize) + " bytes)");
@@ -66,21 +67,23 @@ void checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fi
         throw LoadError("wrong architecture (ELF machine " + std::to_string(eh->e_machine) + ", this host is " +
                         std::to_string(kMachine) + ")");
     if (eh->e_type != ET_DYN) throw LoadError("not a shared object (ELF type " + std::to_string(eh->e_type) + ")");
+    return header;
 }
 
-/// The ELF behind fd (size bytes, header already checked) holds everything its headers say it
+/// The ELF behind fd (size bytes, header eh already checked) holds everything its headers say it
 /// does: a file cut short (a partial write seen at a quiet moment, `head -c`) would otherwise be
 /// mapped by dlopen past its end, and the first touch of that page is a SIGBUS of hostd. Every
 /// offset comes from the untrusted file and is checked against its size before use.
-void checkElfLayout(int fd, std::uint64_t size) {
-    Elf64_Ehdr eh;
-    if (::pread(fd, &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh)) throw LoadError("cannot read the ELF header back");
+void checkElfLayout(int fd, std::uint64_t size, const Elf64_Ehdr& eh) {
     auto truncated = [&](std::uint64_t needs) {
         return LoadError("truncated ELF file (" + std::to_string(size) + " bytes, its headers need " +
                          std::to_string(needs) + ")");
     };
-    auto end = [](std::uint64_t offset, std::uint64_t count, std::uint64_t each) {
-        return count == 0 ? 0 : (offset > UINT64_MAX / 2 || count * each > UINT64_MAX / 2 ? UINT64_MAX : offset + count * each);
+    auto end = [](std::uint64_t offset, std::uint64_t count, std::uint64_t each) -> std::uint64_t {
+        std::uint64_t bytes = 0, last = 0;
+        if (count == 0) return 0;
+        if (__builtin_mul_overflow(count, each, &bytes) || __builtin_add_overflow(offset, bytes, &last)) return UINT64_MAX;
+        return last;
     };
     if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM)
         throw LoadError("malformed ELF program headers (" + std::to_string(eh.e_phnum) + " of " +
@@ -147,8 +150,7 @@ UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t expected, s
         size += n;
     }
     sha256 = digest.finishHex();
-    checkElfHeader(sink.head, sink.headLen, size);
-    checkElfLayout(mem.get(), size);
+    checkElfLayout(mem.get(), size, checkElfHeader(sink.head, sink.headLen, size));
     return mem;
 }
 

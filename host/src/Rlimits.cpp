@@ -4,10 +4,10 @@
 #include "ExitCode.h"
 #include "StartupError.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
-#include <algorithm>
 #include <charconv>
 #include <fcntl.h>
 #include <sys/resource.h>
