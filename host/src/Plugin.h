@@ -62,6 +62,7 @@ struct Plugin {
     std::string rejected;                      ///< sha256 (or reason) of content already refused.
     bool stale = false;                        ///< An old image stayed mapped: no more hot upgrades.
     bool fileRefused = false;                  ///< The last look at its file refused it while an image ran.
+    std::string untrusted;                     ///< Why its file fails the trust checks since a chmod/chown.
     std::string crashLabel;                    ///< "NAME@SHA256" of the image, for crash breadcrumbs.
     std::vector<Clock::time_point> failures;   ///< Recent failures, within restart_interval.
     Clock::time_point retryAt = Clock::time_point::max();  ///< Backoff: when a failed plugin starts again.

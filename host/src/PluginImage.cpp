@@ -28,22 +28,29 @@ std::string octalMode(mode_t mode) {
 
 std::string errnoText(int err) { return std::strerror(err); }
 
-UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& policy, struct stat& st) {
-    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-    if (!policy.allowSymlinks) flags |= O_NOFOLLOW;
-    UniqueFd fd(::openat(dirFd, fileName.c_str(), flags));
-    if (!fd) {
-        int err = errno;
-        if (err == ELOOP) throw LoadError("refused: is a symbolic link (set allow_symlinks = true in [hostd] to allow)");
-        throw LoadError("cannot open: " + errnoText(err));
-    }
-    if (::fstat(fd.get(), &st) != 0) throw LoadError("cannot stat: " + errnoText(errno));
+constexpr const char* kSymlinkRefused = "refused: is a symbolic link (set allow_symlinks = true in [hostd] to allow)";
+
+/// The trust rules on what an opened file is: type, owner, mode. Throws LoadError.
+void checkTrusted(const struct stat& st) {
     if (!S_ISREG(st.st_mode)) throw LoadError("refused: not a regular file (mode " + octalMode(st.st_mode) + ")");
     if (st.st_uid != 0 && st.st_uid != ::geteuid())
         throw LoadError("refused: owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " +
                         std::to_string(::geteuid()));
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         throw LoadError("refused: group- or world-writable (mode " + octalMode(st.st_mode) + ")");
+}
+
+UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& policy, struct stat& st) {
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    if (!policy.allowSymlinks) flags |= O_NOFOLLOW;
+    UniqueFd fd(::openat(dirFd, fileName.c_str(), flags));
+    if (!fd) {
+        int err = errno;
+        if (err == ELOOP) throw LoadError(kSymlinkRefused);
+        throw LoadError("cannot open: " + errnoText(err));
+    }
+    if (::fstat(fd.get(), &st) != 0) throw LoadError("cannot stat: " + errnoText(errno));
+    checkTrusted(st);
     return fd;
 }
 
@@ -257,6 +264,23 @@ void PluginImage::registerRange(const std::string& name, void* symbol) {
         return;  // the symbol came from another object the plugin links: no range of its own
     _rangeBegin = reinterpret_cast<std::uintptr_t>(found.dlfo_map_start);
     CrashGuard::registerImage(name + "@" + _sha256, _rangeBegin, reinterpret_cast<std::uintptr_t>(found.dlfo_map_end));
+}
+
+std::string untrustedFileReason(int dirFd, const std::string& fileName, const TrustPolicy& policy) {
+    // O_PATH: the rules are on the inode, and its content is not to be read (nor its mode to be
+    // readable by hostd). With O_NOFOLLOW, O_PATH opens a symbolic link itself.
+    int flags = O_PATH | O_CLOEXEC;
+    if (!policy.allowSymlinks) flags |= O_NOFOLLOW;
+    UniqueFd fd(::openat(dirFd, fileName.c_str(), flags));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0) return {};  // gone: its own event says so
+    if (S_ISLNK(st.st_mode)) return kSymlinkRefused;
+    try {
+        checkTrusted(st);
+    } catch (const LoadError& e) {
+        return e.what();
+    }
+    return {};
 }
 
 std::vector<std::string> uniqueSymbols(int fd) {

@@ -67,6 +67,10 @@ struct PluginFile {
         /// while it was read.
 };
 
+std::string untrustedFileReason(int dirFd, const std::string& fileName, const TrustPolicy& policy);
+    /// Why PluginFile::read would refuse fileName for its type, owner or mode ("refused: ..."),
+    /// or empty if it would not (or the file is gone). Reads no content.
+
 std::vector<std::string> uniqueSymbols(int fd);
     /// Names of the STB_GNU_UNIQUE symbols in the ELF file behind fd: they make an image
     /// impossible to unload. Empty for anything unparsable.

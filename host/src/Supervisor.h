@@ -105,6 +105,9 @@ private:
     void rescan();
     bool metadataMatters(const std::string& fileName);
         /// Whether a chmod/chown/touch of the file is worth reading it again for.
+    void recheckTrust(const std::string& fileName);
+        /// After a chmod/chown of a running plugin's file (not read again): says at once when
+        /// the file stops, or starts again, passing the trust checks.
     void filesReady(const std::vector<std::string>& fileNames);
         /// fileReady for each, in order; many are read ahead on a thread (PluginPrefetch.h).
     void fileReady(const std::string& name);

@@ -63,7 +63,10 @@ void Supervisor::onDirectoryEvents() {
         StatusBoard::instance().dirEvent(directoryChangeName(c.kind));
         switch (c.kind) {
         case DirectoryWatcher::Change::FileChanged:
-            if (!metadataMatters(c.name)) break;
+            if (!metadataMatters(c.name)) {
+                recheckTrust(c.name);
+                break;
+            }
             [[fallthrough]];
         case DirectoryWatcher::Change::FileReady:
             std::erase(gone, c.name);
@@ -107,6 +110,22 @@ bool Supervisor::metadataMatters(const std::string& fileName) {
     auto name = PluginDirectory::pluginName(fileName);
     const Plugin* p = name ? find(*name) : nullptr;
     return p == nullptr || !p->image || p->fileRefused;
+}
+
+void Supervisor::recheckTrust(const std::string& fileName) {
+    // The running version is unaffected (it runs from its private copy), but an operator who made
+    // its file group-writable hears of it now, not at the next upgrade, which would be refused.
+    auto name = PluginDirectory::pluginName(fileName);
+    Plugin* p = name && _dir ? find(*name) : nullptr;
+    if (p == nullptr) return;
+    std::string why = untrustedFileReason(_dir->fd(), fileName, trustPolicy(p->name));
+    if (why == p->untrusted) return;
+    if (!why.empty())
+        HOSTD_LOG(Warning, p->name, "file fails the trust checks; the running version stays, a new version would be refused",
+                  {"file", p->path}, {"error", why});
+    else
+        HOSTD_LOG(Notice, p->name, "file passes the trust checks again", {"file", p->path});
+    p->untrusted = std::move(why);
 }
 
 void Supervisor::rescan() {
@@ -200,6 +219,7 @@ void Supervisor::fileReady(const std::string& fileName) {
                          (existing->candidate && existing->candidate->sha256() == file.sha256) ||
                          existing->rejected == file.sha256)) {
             existing->fileRefused = false;
+            existing->untrusted.clear();
             HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
             return;
         }
@@ -248,6 +268,7 @@ void Supervisor::fileReady(const std::string& fileName) {
     Plugin& p = record(*name);
     p.rejected.clear();
     p.fileRefused = false;
+    p.untrusted.clear();
     if (p.active() || p.state == PluginState::Stuck) {
         // An upgrade: stop dependents and the old version, then start the new one (rolled back
         // if its start fails). A stuck old version can never be stopped.

@@ -244,6 +244,27 @@ TEST_F(HotDir, AChmodOfARunningPluginsFileReadsNothing) {
     stopAndExpectClean(hostd);
 }
 
+TEST_F(HotDir, AChmodThatMakesARunningPluginsFileUntrustedIsReportedAtOnce) {
+    // Not at the next upgrade, which would be refused: the operator hears of it when it happens.
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    ::chmod(target("a").c_str(), 0664);
+    ASSERT_TRUE(waitForLog("plugin=a: file fails the trust checks; the running version stays, a new version would be "
+                           "refused file=" + target("a") + " error=\"refused: group- or world-writable (mode 0664)\""));
+    ::chmod(target("a").c_str(), 0644);
+    ASSERT_TRUE(waitForLog("plugin=a: file passes the trust checks again file=" + target("a")));
+    ::chmod(target("a").c_str(), 0640);  // still trusted: nothing to say
+    hostd.signal(SIGHUP);                // a later, ordered event to wait for
+    ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
+    EXPECT_EQ(countLog("trust checks"), 2) << log();
+    EXPECT_EQ(countLog("new file refused"), 0) << log();
+    EXPECT_EQ(count("start", "a"), 1);
+    EXPECT_EQ(count("stop", "a"), 0);
+    stopAndExpectClean(hostd);
+}
+
 TEST_F(HotDir, ARefusedUpgradeIsRetriedWhenItsModeIsFixed) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
