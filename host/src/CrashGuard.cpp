@@ -37,6 +37,8 @@ char gBreadcrumbPath[4096] = {};
 std::atomic<bool> gWritten{false};
 thread_local const char* tPlugin = nullptr;
 thread_local const char* tCallback = nullptr;
+std::atomic<const char*> gImagePlugin{nullptr};  // ImageScope: for a SIGABRT landing on another thread
+std::atomic<const char*> gImageWhat{nullptr};
 
 void append(char*& out, const char* end, const char* text) {
     while (*text != '\0' && out < end) *out++ = *text++;
@@ -80,9 +82,17 @@ const char* signalName(int sig) {
     return "signal";
 }
 
-void onFatalSignal(int sig, siginfo_t*, void* context) {
+void onFatalSignal(int sig, siginfo_t* info, void* context) {
     const char* plugin = tPlugin;
     const char* callback = tCallback;
+    // Sent by another process (kill, tgkill: si_code <= 0; not abort(), whose sender is us): the
+    // watchdog's "your main loop is stuck", stuck in the image being loaded or unloaded if there
+    // is one, whichever thread (one running some other plugin's callback, say) it lands on.
+    if (sig == SIGABRT && info != nullptr && info->si_code <= 0 && info->si_pid != ::getpid() &&
+        gImagePlugin.load() != nullptr) {
+        plugin = gImagePlugin.load();
+        callback = gImageWhat.load();
+    }
     if (plugin == nullptr && context != nullptr) {
 #if defined(__x86_64__)
         auto pc = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
@@ -168,6 +178,14 @@ CallScope::CallScope(const char* plugin, const char* callback) noexcept
 CallScope::~CallScope() {
     tPlugin = _previousPlugin;
     tCallback = _previousCallback;
+}
+
+ImageScope::ImageScope(const char* plugin, const char* what) noexcept
+    : _call(plugin, what), _previousPlugin(gImagePlugin.exchange(plugin)), _previousWhat(gImageWhat.exchange(what)) {}
+
+ImageScope::~ImageScope() {
+    gImageWhat.store(_previousWhat);
+    gImagePlugin.store(_previousPlugin);
 }
 
 void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end) {

@@ -43,6 +43,25 @@ private:
     const char* _previousCallback;
 };
 
+/// Marks the calling thread (the main loop's) as running a plugin's code outside any callback:
+/// its constructors in dlopen, its destructors in dlclose. A crash there is attributed like a
+/// callback's ("load", "unload"), and so is a SIGABRT sent by another process meanwhile, on
+/// whichever thread it lands: systemd's watchdog sends it when a constructor that never returns
+/// stalls the main loop. Attributed, such a plugin is quarantined after crash_quarantine runs instead of
+/// hanging or crashing every start.
+class ImageScope {
+public:
+    ImageScope(const char* plugin, const char* what) noexcept;
+    ~ImageScope();
+    ImageScope(const ImageScope&) = delete;
+    ImageScope& operator=(const ImageScope&) = delete;
+
+private:
+    CallScope _call;
+    const char* _previousPlugin;
+    const char* _previousWhat;
+};
+
 void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end);
     /// Records the address range of a plugin's loaded image.
 void unregisterImage(std::uintptr_t begin);

@@ -228,7 +228,10 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     image->_sha256 = std::move(file.sha256);
     image->_size = file.size;
     image->_procPath = "/proc/self/fd/" + std::to_string(image->_memfd.get());
+    image->_crashLabel = file.name + "@" + image->_sha256;
 
+    // The plugin's constructors run in dlopen, and its entry function is its code too.
+    CrashGuard::ImageScope scope(image->_crashLabel.c_str(), "load");
     ::dlerror();
     void* handle = ::dlopen(image->_procPath.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
@@ -251,19 +254,19 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     image->_description = d->description != nullptr ? d->description : "";
     if (d->requires_plugins != nullptr)
         for (const char* const* r = d->requires_plugins; *r != nullptr; ++r) image->_dependencies.emplace_back(*r);
-    image->registerRange(file.name, sym);
+    image->registerRange(sym);
     image->_loadDuration = std::chrono::steady_clock::now() - began;
     return image;
 }
 
-void PluginImage::registerRange(const std::string& name, void* symbol) {
+void PluginImage::registerRange(void* symbol) {
     // The object containing the entry symbol, found in glibc's sorted table (O(log n)): a walk of
     // every loaded object (dl_iterate_phdr) cost more than the rest of a load once hundreds ran.
     dl_find_object found{};
     if (::_dl_find_object(symbol, &found) != 0 || found.dlfo_link_map != static_cast<link_map*>(_handle.get()))
         return;  // the symbol came from another object the plugin links: no range of its own
     _rangeBegin = reinterpret_cast<std::uintptr_t>(found.dlfo_map_start);
-    CrashGuard::registerImage(name + "@" + _sha256, _rangeBegin, reinterpret_cast<std::uintptr_t>(found.dlfo_map_end));
+    CrashGuard::registerImage(_crashLabel, _rangeBegin, reinterpret_cast<std::uintptr_t>(found.dlfo_map_end));
 }
 
 std::string untrustedFileReason(int dirFd, const std::string& fileName, const TrustPolicy& policy) {
@@ -316,7 +319,10 @@ std::vector<std::string> uniqueSymbols(int fd) {
 bool PluginImage::unload() noexcept {
     if (_handle.get() == nullptr) return true;
     if (_rangeBegin != 0) CrashGuard::unregisterImage(std::exchange(_rangeBegin, 0));
-    _handle.close();
+    {
+        CrashGuard::ImageScope scope(_crashLabel.c_str(), "unload");  // its destructors run in dlclose
+        _handle.close();
+    }
     _descriptor = nullptr;
     void* still = ::dlopen(_procPath.c_str(), RTLD_NOW | RTLD_NOLOAD);
     if (still == nullptr) {

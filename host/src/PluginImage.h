@@ -107,12 +107,13 @@ public:
 
 private:
     PluginImage() = default;
-    void registerRange(const std::string& name, void* symbol);
-        /// Tells CrashGuard the address range of this image (the object holding symbol), as
-        /// NAME@SHA256.
+    void registerRange(void* symbol);
+        /// Tells CrashGuard the address range of this image (the object holding symbol), under
+        /// its crash label.
 
     UniqueFd _memfd;
     std::string _procPath;  // "/proc/self/fd/N" of the memfd: the name glibc knows the image by
+    std::string _crashLabel;  // "NAME@SHA256", as in crash breadcrumbs
     std::uintptr_t _rangeBegin = 0;  // registered with CrashGuard while loaded
     DlHandle _handle;
     const hostd_type_descriptor* _descriptor = nullptr;

@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <filesystem>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -135,6 +137,66 @@ TEST_F(Fault, PluginCrashingInStartIsQuarantinedAfterTwoCrashedRuns) {
     hostd.signal(SIGTERM);
     EXPECT_EQ(hostd.waitExit(15s), 0);
     EXPECT_FALSE(fs::exists(stateDir() + "/crash.breadcrumb"));  // taken by the run that reported it
+}
+
+TEST_F(Fault, PluginCrashingInItsConstructorIsQuarantinedAfterTwoCrashedRuns) {
+    // Its constructor runs inside dlopen, before any callback: attributed as "load".
+    install("b", "probe_constructor_crash");
+    writeConfig(host() + probeSection("a") + probeSection("b") + probeSection("c"));
+    for (int run = 1; run <= 2; ++run) {
+        auto& hostd = start();
+        EXPECT_EQ(hostd.waitExit(30s), 128 + SIGSEGV) << "run " << run;
+    }
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    EXPECT_EQ(countLog("plugin=b: previous run crashed in plugin b (SIGSEGV in load)"), 2) << log();
+    EXPECT_EQ(countLog("plugin=b: quarantined"), 1);
+    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
+TEST_F(Fault, ConstructorThatNeverReturnsIsBlamedWhenTheWatchdogAbortsAndQuarantined) {
+    // It stalls the main loop inside dlopen; systemd's watchdog then sends SIGABRT (its default
+    // WatchdogSignal), which names the plugin being loaded, so the next runs stop the loop.
+    install("b", "probe_constructor_hang");
+    writeConfig(host() + probeSection("a") + probeSection("b") + probeSection("c"));
+    for (int run = 1; run <= 2; ++run) {
+        auto& hostd = start();
+        ASSERT_TRUE(waitForLog("probe: constructor never returns", 15s, run)) << "run " << run;
+        if (run == 1) {
+            hostd.signal(SIGABRT);  // lands on the stuck main thread itself
+        } else {
+            // On another thread (a's start worker, idle): blamed all the same.
+            pid_t other = 0;
+            for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(hostd.pid()) + "/task"))
+                if (pid_t tid = std::stoi(task.path().filename()); tid != hostd.pid()) other = tid;
+            ASSERT_NE(other, 0) << "hostd has no thread besides the main one";
+            ASSERT_EQ(::syscall(SYS_tgkill, hostd.pid(), other, SIGABRT), 0);
+        }
+        EXPECT_EQ(hostd.waitExit(30s), 128 + SIGABRT) << "run " << run;
+    }
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    EXPECT_EQ(countLog("plugin=b: previous run crashed in plugin b (SIGABRT in load)"), 2) << log();
+    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
+TEST_F(Fault, CrashInAPluginsDestructorWhenItIsRemovedIsAttributed) {
+    // Its destructors run inside dlclose, after its stop: attributed as "unload".
+    install("b", "probe_destructor_crash");
+    writeConfig(host() + probeSection("a") + probeSection("b") + probeSection("c"));
+    auto& first = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=3"));
+    fs::remove(pluginDir() + "/b.so");
+    EXPECT_EQ(first.waitExit(30s), 128 + SIGSEGV);
+    auto& second = start();  // without b: the first run had 3 running
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    EXPECT_EQ(countLog("plugin=b: previous run crashed in plugin b (SIGSEGV in unload)"), 1) << log();
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.waitExit(15s), 0);
 }
 
 TEST_F(Fault, CrashInAPluginsOwnThreadIsAttributedByItsImage) {
