@@ -37,6 +37,18 @@ protected:
         second.signal(SIGTERM);
         EXPECT_EQ(second.waitExit(15s), 0);
     }
+
+    /// After two runs that crashed by `plugin`: a third run reports the second crash as
+    /// `crashLine`, does not load it, starts the other two plugins, and drains cleanly.
+    void expectQuarantinedAfterTwoCrashes(const std::string& plugin, const std::string& crashLine) {
+        auto& hostd = start();
+        ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+        EXPECT_EQ(countLog("plugin=" + plugin + ": " + crashLine), 2) << log();
+        EXPECT_EQ(countLog("plugin=" + plugin + ": quarantined"), 1);
+        EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
+        hostd.signal(SIGTERM);
+        EXPECT_EQ(hostd.waitExit(15s), 0);
+    }
 };
 
 TEST_F(Fault, HangInStartIsAbandonedItsDependentsBlockedAndTheRestRuns) {
@@ -129,13 +141,7 @@ TEST_F(Fault, PluginCrashingInStartIsQuarantinedAfterTwoCrashedRuns) {
         EXPECT_TRUE(fs::exists(stateDir() + "/crash.breadcrumb")) << "run " << run;
     }
     EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (SIGSEGV in start)"), 1);
-    auto& hostd = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
-    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (SIGSEGV in start)"), 2);
-    EXPECT_EQ(countLog("plugin=a: quarantined"), 1);
-    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
-    hostd.signal(SIGTERM);
-    EXPECT_EQ(hostd.waitExit(15s), 0);
+    expectQuarantinedAfterTwoCrashes("a", "previous run crashed in plugin a (SIGSEGV in start)");
     EXPECT_FALSE(fs::exists(stateDir() + "/crash.breadcrumb"));  // taken by the run that reported it
 }
 
@@ -147,13 +153,7 @@ TEST_F(Fault, PluginCrashingInItsConstructorIsQuarantinedAfterTwoCrashedRuns) {
         auto& hostd = start();
         EXPECT_EQ(hostd.waitExit(30s), 128 + SIGSEGV) << "run " << run;
     }
-    auto& hostd = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
-    EXPECT_EQ(countLog("plugin=b: previous run crashed in plugin b (SIGSEGV in load)"), 2) << log();
-    EXPECT_EQ(countLog("plugin=b: quarantined"), 1);
-    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
-    hostd.signal(SIGTERM);
-    EXPECT_EQ(hostd.waitExit(15s), 0);
+    expectQuarantinedAfterTwoCrashes("b", "previous run crashed in plugin b (SIGSEGV in load)");
 }
 
 TEST_F(Fault, ConstructorThatNeverReturnsIsBlamedWhenTheWatchdogAbortsAndQuarantined) {
@@ -176,12 +176,7 @@ TEST_F(Fault, ConstructorThatNeverReturnsIsBlamedWhenTheWatchdogAbortsAndQuarant
         }
         EXPECT_EQ(hostd.waitExit(30s), 128 + SIGABRT) << "run " << run;
     }
-    auto& hostd = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
-    EXPECT_EQ(countLog("plugin=b: previous run crashed in plugin b (SIGABRT in load)"), 2) << log();
-    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1);
-    hostd.signal(SIGTERM);
-    EXPECT_EQ(hostd.waitExit(15s), 0);
+    expectQuarantinedAfterTwoCrashes("b", "previous run crashed in plugin b (SIGABRT in load)");
 }
 
 TEST_F(Fault, CrashInAPluginsDestructorWhenItIsRemovedIsAttributed) {
