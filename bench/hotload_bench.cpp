@@ -245,6 +245,11 @@ int main() {
     try {
         // $HOTLOAD_ONLY=rename, cp or cold runs that part alone: a quick A/B of one path.
         const char* only = std::getenv("HOTLOAD_ONLY");
+        if (only != nullptr && *only != '\0' && std::strcmp(only, "rename") != 0 && std::strcmp(only, "cp") != 0 &&
+            std::strcmp(only, "cold") != 0) {
+            std::fprintf(stderr, "hotload_bench: HOTLOAD_ONLY must be rename, cp or cold, not '%s'\n", only);
+            return 2;
+        }
         auto run = [&](const char* part, bool (*measure)()) -> const char* {
             if (only != nullptr && *only != '\0' && std::strcmp(only, part) != 0) return "skipped";
             return measure() ? "met" : "MISSED";

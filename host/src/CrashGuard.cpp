@@ -88,10 +88,12 @@ void onFatalSignal(int sig, siginfo_t* info, void* context) {
     // Sent by another process (kill, tgkill: si_code <= 0; not abort(), whose sender is us): the
     // watchdog's "your main loop is stuck", stuck in the image being loaded or unloaded if there
     // is one, whichever thread (one running some other plugin's callback, say) it lands on.
-    if (sig == SIGABRT && info != nullptr && info->si_code <= 0 && info->si_pid != ::getpid() &&
-        gImagePlugin.load() != nullptr) {
-        plugin = gImagePlugin.load();
-        callback = gImageWhat.load();
+    // Each atomic read once: the scope may end meanwhile (then the label is the one just done).
+    const char* imagePlugin = gImagePlugin.load();
+    const char* imageWhat = gImageWhat.load();
+    if (sig == SIGABRT && info != nullptr && info->si_code <= 0 && info->si_pid != ::getpid() && imagePlugin != nullptr) {
+        plugin = imagePlugin;
+        callback = imageWhat != nullptr ? imageWhat : "load";
     }
     if (plugin == nullptr && context != nullptr) {
 #if defined(__x86_64__)

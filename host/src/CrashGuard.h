@@ -46,8 +46,8 @@ private:
 /// Marks the calling thread (the main loop's) as running a plugin's code outside any callback:
 /// its constructors in dlopen, its destructors in dlclose. A crash there is attributed like a
 /// callback's ("load", "unload"), and so is a SIGABRT sent by another process meanwhile, on
-/// whichever thread it lands: systemd's watchdog sends it when a constructor that never returns
-/// stalls the main loop. Attributed, such a plugin is quarantined after crash_quarantine runs instead of
+/// whichever thread it lands: systemd sends it when a constructor that never returns stalls the
+/// main loop (the watchdog, or TimeoutStartFailureMode=abort before hostd is ready). Attributed, such a plugin is quarantined after crash_quarantine runs instead of
 /// hanging or crashing every start.
 class ImageScope {
 public:

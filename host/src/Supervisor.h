@@ -108,6 +108,8 @@ private:
     void recheckTrust(const std::string& fileName);
         /// After a chmod/chown of a running plugin's file (not read again): says at once when
         /// the file stops, or starts again, passing the trust checks.
+    void trustRestored(Plugin& p);
+        /// Says that p's file passes the trust checks again, if it was said that it did not.
     void filesReady(const std::vector<std::string>& fileNames);
         /// fileReady for each, in order; many are read ahead on a thread (PluginPrefetch.h).
     void fileReady(const std::string& name);

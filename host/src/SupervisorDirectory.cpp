@@ -120,12 +120,20 @@ void Supervisor::recheckTrust(const std::string& fileName) {
     if (p == nullptr) return;
     std::string why = untrustedFileReason(_dir->fd(), fileName, trustPolicy(p->name));
     if (why == p->untrusted) return;
-    if (!why.empty())
-        HOSTD_LOG(Warning, p->name, "file fails the trust checks; the running version stays, a new version would be refused",
-                  {"file", p->path}, {"error", why});
-    else
-        HOSTD_LOG(Notice, p->name, "file passes the trust checks again", {"file", p->path});
+    if (why.empty()) {
+        trustRestored(*p);
+        return;
+    }
+    HOSTD_LOG(Warning, p->name, "file fails the trust checks; the running version stays, a new version would be refused",
+              {"file", p->path}, {"error", why});
     p->untrusted = std::move(why);
+}
+
+void Supervisor::trustRestored(Plugin& p) {
+    // Also when the fix is a reinstall that reads the file: the warning is not the last word.
+    if (p.untrusted.empty()) return;
+    HOSTD_LOG(Notice, p.name, "file passes the trust checks again", {"file", p.path});
+    p.untrusted.clear();
 }
 
 void Supervisor::rescan() {
@@ -219,7 +227,7 @@ void Supervisor::fileReady(const std::string& fileName) {
                          (existing->candidate && existing->candidate->sha256() == file.sha256) ||
                          existing->rejected == file.sha256)) {
             existing->fileRefused = false;
-            existing->untrusted.clear();
+            trustRestored(*existing);
             HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
             return;
         }
@@ -268,7 +276,7 @@ void Supervisor::fileReady(const std::string& fileName) {
     Plugin& p = record(*name);
     p.rejected.clear();
     p.fileRefused = false;
-    p.untrusted.clear();
+    trustRestored(p);
     if (p.active() || p.state == PluginState::Stuck) {
         // An upgrade: stop dependents and the old version, then start the new one (rolled back
         // if its start fails). A stuck old version can never be stopped.

@@ -256,9 +256,13 @@ TEST_F(HotDir, AChmodThatMakesARunningPluginsFileUntrustedIsReportedAtOnce) {
     ::chmod(target("a").c_str(), 0644);
     ASSERT_TRUE(waitForLog("plugin=a: file passes the trust checks again file=" + target("a")));
     ::chmod(target("a").c_str(), 0640);  // still trusted: nothing to say
-    hostd.signal(SIGHUP);                // a later, ordered event to wait for
+    ::chmod(target("a").c_str(), 0666);
+    ASSERT_TRUE(waitForLog("error=\"refused: group- or world-writable (mode 0666)\""));
+    install("a");  // fixed by a reinstall of the same content (mode 0644): read, unchanged, and said
+    ASSERT_TRUE(waitForLog("plugin=a: file passes the trust checks again", 15s, 2));
+    hostd.signal(SIGHUP);  // a later, ordered event to wait for
     ASSERT_TRUE(waitForLog("hostd: configuration reloaded"));
-    EXPECT_EQ(countLog("trust checks"), 2) << log();
+    EXPECT_EQ(countLog("trust checks"), 4) << log();
     EXPECT_EQ(countLog("new file refused"), 0) << log();
     EXPECT_EQ(count("start", "a"), 1);
     EXPECT_EQ(count("stop", "a"), 0);
