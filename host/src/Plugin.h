@@ -61,7 +61,8 @@ struct Plugin {
     std::unique_ptr<PluginImage> previous;     ///< Old image kept until the new one has started.
     std::string rejected;                      ///< sha256 (or reason) of content already refused.
     bool stale = false;                        ///< An old image stayed mapped: no more hot upgrades.
-    bool fileRefused = false;                  ///< The last look at its file refused it while an image ran.
+    bool fileNotTaken = false;                 ///< The last look at its file, while an image ran, refused it or
+                                               ///< saw it change: a chmod/chown/touch looks again.
     std::string untrusted;                     ///< Why its file fails the trust checks since a chmod/chown.
     std::string crashLabel;                    ///< "NAME@SHA256" of the image, for crash breadcrumbs.
     std::vector<Clock::time_point> failures;   ///< Recent failures, within restart_interval.

@@ -104,12 +104,13 @@ void Supervisor::onDirectoryEvents() {
 
 bool Supervisor::metadataMatters(const std::string& fileName) {
     // chmod, chown, touch: the content is what it was, and a running plugin runs from its private
-    // copy. A file refused last time may have been fixed by it; any other is not read again, so
+    // copy. A file refused last time may have been fixed by it, and one that changed while it was
+    // read has no other event to come if this was its last change; any other is not read again, so
     // that a configuration tool resetting modes costs nothing, and a writer that sets the mode
     // before its bytes (std::filesystem::copy_file) is not read half written.
     auto name = PluginDirectory::pluginName(fileName);
     const Plugin* p = name ? find(*name) : nullptr;
-    return p == nullptr || !p->image || p->fileRefused;
+    return p == nullptr || !p->image || p->fileNotTaken;
 }
 
 void Supervisor::recheckTrust(const std::string& fileName) {
@@ -226,7 +227,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         if (existing && ((existing->image && existing->image->sha256() == file.sha256 && !existing->candidate) ||
                          (existing->candidate && existing->candidate->sha256() == file.sha256) ||
                          existing->rejected == file.sha256)) {
-            existing->fileRefused = false;
+            existing->fileNotTaken = false;
             trustRestored(*existing);
             HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
             return;
@@ -249,14 +250,17 @@ void Supervisor::fileReady(const std::string& fileName) {
             throw;
         }
     } catch (const FileBusy& e) {
-        HOSTD_LOG(Debug, *name, "file is still being written; waiting for its next close", {"file", path});
+        // Its writer's close brings another look; so must a chmod, which changes the ctime too:
+        // one landing while the file was read (cp, then chmod 644) is the last event it gets.
+        if (existing) existing->fileNotTaken = true;
+        HOSTD_LOG(Debug, *name, "file changed while it was read; waiting for its next close or chmod", {"file", path});
         return;
     } catch (const LoadError& e) {
         StatusBoard::instance().loadFailed(e.what());
         Plugin& p = record(*name);
         if (p.image) {
             HOSTD_LOG(Error, p.name, "new file refused; the running version stays", {"file", path}, {"error", e.what()});
-            p.fileRefused = true;
+            p.fileNotTaken = true;
             return;
         }
         if (p.reason != e.what()) HOSTD_LOG(Error, p.name, "cannot load plugin", {"file", path}, {"error", e.what()});
@@ -275,7 +279,7 @@ void Supervisor::fileReady(const std::string& fileName) {
               {"requires", joined(image->dependencies(), ",")}, {"duration_ms", ms(millis(image->loadDuration()))});
     Plugin& p = record(*name);
     p.rejected.clear();
-    p.fileRefused = false;
+    p.fileNotTaken = false;
     trustRestored(p);
     if (p.active() || p.state == PluginState::Stuck) {
         // An upgrade: stop dependents and the old version, then start the new one (rolled back

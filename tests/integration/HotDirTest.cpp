@@ -229,6 +229,21 @@ TEST_F(HotDir, TrustRulesAreCheckedAtRuntimeAndAFixedFileIsRetried) {
     stopAndExpectClean(hostd);
 }
 
+TEST_F(HotDir, AChmodLandingWhileAnUpgradeIsReadStillBringsTheUpgrade) {
+    // cp then chmod 644: reading 8 MB takes long enough for the chmod to land meanwhile, so the
+    // read sees the file change (its ctime) and gives up; the chmod's event is the last one the
+    // file gets, and it must bring the look that loads it (it was lost: no upgrade, ever).
+    install("a", "tiny");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    copyInPlace("big", "a");
+    ASSERT_TRUE(waitForLog("plugin=a: upgraded")) << log();
+    EXPECT_EQ(countLog("plugin=a: new version loaded file=" + target("a") + " version="), 1);
+    EXPECT_EQ(countLog("size=" + std::to_string(fs::file_size(fixture("big")))), 1) << log();
+    stopAndExpectClean(hostd);
+}
+
 TEST_F(HotDir, AChmodOfARunningPluginsFileReadsNothing) {
     // It runs from its private copy; a configuration tool resetting modes, or a writer that sets
     // the mode before its bytes (copy_file), must not make hostd read (half a) file again.
