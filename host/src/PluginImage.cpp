@@ -283,6 +283,10 @@ std::string untrustedFileReason(int dirFd, const std::string& fileName, const Tr
     } catch (const LoadError& e) {
         return e.what();
     }
+    // Trusted but unreadable (0600, hostd not root): its next version could not be read either.
+    // The check of the effective uid on the O_PATH fd itself, so no name is looked up again.
+    if (::faccessat(fd.get(), "", R_OK, AT_EACCESS | AT_EMPTY_PATH) != 0 && errno == EACCES)
+        return "cannot open: " + errnoText(EACCES);
     return {};
 }
 

@@ -69,7 +69,8 @@ struct PluginFile {
 
 std::string untrustedFileReason(int dirFd, const std::string& fileName, const TrustPolicy& policy);
     /// Why PluginFile::read would refuse fileName for its type, owner or mode ("refused: ..."),
-    /// or empty if it would not (or the file is gone). Reads no content.
+    /// or could not open it ("cannot open: Permission denied"), or empty if neither (or the file
+    /// is gone). Reads no content.
 
 std::vector<std::string> uniqueSymbols(int fd);
     /// Names of the STB_GNU_UNIQUE symbols in the ELF file behind fd: they make an image

@@ -97,6 +97,22 @@ TEST_F(Privileges, DropsToNobodyKeepingOnlyNetBindServiceInEveryThread) {
     EXPECT_EQ(hostd.waitExit(30s), 0);
 }
 
+TEST_F(Privileges, ARunningPluginsFileMadeUnreadableToHostdsUserIsReportedAtOnce) {
+    // Root's, mode 0600: trusted, but hostd (nobody) could not read its next version.
+    writeConfig(hostSection("user = nobody\ngroup = nogroup\ncapabilities = cap_net_bind_service") + plugins());
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2 failed=0"));
+    std::string file = pluginDir() + "/heartbeat.so";
+    ::chmod(file.c_str(), 0600);
+    ASSERT_TRUE(waitForLog("plugin=heartbeat: file fails the trust checks; the running version stays, a new version would "
+                           "be refused file=" + file + " error=\"cannot open: Permission denied\""))
+        << log();
+    ::chmod(file.c_str(), 0644);
+    ASSERT_TRUE(waitForLog("plugin=heartbeat: file passes the trust checks again"));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(30s), 0);
+}
+
 TEST_F(Privileges, WithoutTheCapabilityAPortBelow1024IsRefused) {
     writeConfig(hostSection("user = nobody") + plugins());
     auto& hostd = start();
