@@ -85,6 +85,17 @@ void Notifier::extendTimeoutUntil(Clock::time_point deadline, Clock::time_point 
     _nextExtension = now;
 }
 
+void Notifier::extendStartupUntil(Clock::time_point deadline, Clock::time_point now) {
+    if (!enabled() || deadline <= now) return;
+    _extendUntil = std::max(_extendUntil, deadline);
+    _nextExtension = std::min(_nextExtension, now + kExtendStep);
+}
+
+void Notifier::cancelExtension() noexcept {
+    _extendUntil = Clock::time_point::min();
+    _nextExtension = Clock::time_point::max();
+}
+
 std::optional<Clock::time_point> Notifier::nextDue() const noexcept {
     Clock::time_point next = std::min(_nextWatchdog, _nextExtension);
     if (next == Clock::time_point::max()) return std::nullopt;

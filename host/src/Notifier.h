@@ -15,7 +15,7 @@ namespace hostd {
 /// "@name" for an abstract socket). Does nothing when NOTIFY_SOCKET is unset.
 ///
 /// Two messages are timed: WATCHDOG=1 (every WATCHDOG_USEC/2) and EXTEND_TIMEOUT_USEC (while
-/// a long drain is within its budget). Both are sent only by sendDue(), which the main loop
+/// a long startup or drain is within its budget). Both are sent only by sendDue(), which the main loop
 /// calls after every wake-up, never a timer thread: a ping then means "the main loop turns",
 /// and a stuck loop stops them, so the manager notices. The loop's wait must not outlast
 /// nextDue().
@@ -48,6 +48,15 @@ public:
         /// short work due to end by deadline: sendDue() sends EXTEND_TIMEOUT_USEC now and then
         /// every kExtendStep until deadline, each covering the time to the next message plus
         /// one step. Does nothing without NOTIFY_SOCKET.
+
+    void extendStartupUntil(Clock::time_point deadline, Clock::time_point now = Clock::now());
+        /// The same for TimeoutStartSec while start calls due to end by deadline run, but from
+        /// kExtendStep on: a startup done sooner sends nothing. So, with the unit's
+        /// TimeoutStartFailureMode=abort, only a main loop that stops turning (a plugin's
+        /// constructor that never returns) meets the start timeout, and a slow but live startup
+        /// never does. Later calls only lengthen the extension.
+    void cancelExtension() noexcept;
+        /// Stops extending: READY=1 was sent.
 
     std::optional<Clock::time_point> nextDue() const noexcept;
         /// When sendDue() next has something to send; nothing if neither message is armed.

@@ -118,6 +118,7 @@ void Supervisor::reportReadyOnce() {
     int failed = counts[PluginState::Failed] + counts[PluginState::Invalid];
     _notifier.ready("running " + std::to_string(counts[PluginState::Running]) + " plugins, " + std::to_string(failed) +
                     " failed");
+    _notifier.cancelExtension();
     HOSTD_LOG(Notice, "", "ready", {"running", std::to_string(counts[PluginState::Running])},
               {"failed", std::to_string(failed)}, {"pending", std::to_string(counts[PluginState::Pending])},
               {"blocked", std::to_string(counts[PluginState::Blocked])},

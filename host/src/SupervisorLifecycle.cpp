@@ -242,6 +242,7 @@ void Supervisor::submit(Plugin& p, PluginState busyState, std::string_view callN
     p.callName = callName;
     p.callStarted = Clock::now();
     p.callDeadline = deadline;
+    if (_phase == Phase::Starting && callName == "start") _notifier.extendStartupUntil(deadline);
     try {
         p.callId = _calls.submit(StatusBoard::instance().attributed(p.name, callName, std::move(job)));
         _callers[p.callId] = p.name;

@@ -1,5 +1,6 @@
 // The timed sd_notify messages on a fake manager socket: WATCHDOG=1 every WATCHDOG_USEC/2 only
-// while the main loop turns, and EXTEND_TIMEOUT_USEC while a long drain is within its budget.
+// while the main loop turns, and EXTEND_TIMEOUT_USEC while a long startup or drain is within its
+// budget.
 #include "DaemonSupport.h"
 
 #include <cerrno>
@@ -83,6 +84,19 @@ TEST_F(Watchdog, LongDrainAsksForMoreTimeWithinItsBudget) {
     EXPECT_EQ(_manager->next(), "EXTEND_TIMEOUT_USEC=10000000");
     EXPECT_EQ(_manager->next(), "EXTEND_TIMEOUT_USEC=10000000");
     EXPECT_EQ(hostd.waitExit(30s), 0);
+}
+
+TEST_F(Watchdog, LongStartupAsksForMoreTimeWhileItsStartsRunThenStops) {
+    // Not the quick startups (the tests above get READY=1 first): from the fifth second on, so a
+    // slow but live startup is never aborted by TimeoutStartSec (TimeoutStartFailureMode=abort).
+    install("a");
+    writeConfig(hostSection() + probeSection("a", "start_timeout = 20s\nstart_delay_ms = 6000"));
+    auto& hostd = start({}, {"NOTIFY_SOCKET=" + path("notify.sock")});
+    EXPECT_EQ(_manager->next(), "EXTEND_TIMEOUT_USEC=10000000");  // 5 s in: to the next message + a step
+    EXPECT_EQ(_manager->next(), "READY=1\nSTATUS=running 1 plugins, 0 failed");
+    EXPECT_EQ(_manager->count("EXTEND_TIMEOUT_USEC=10000000", 5500ms), 0) << "extended after READY=1";
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
 }  // namespace
