@@ -12,7 +12,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <string>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -244,20 +245,17 @@ int main() {
     std::printf("x floor: hostd p99 / floor p99 (the goal), the p50 ratio in parentheses\n");
     try {
         // $HOTLOAD_ONLY=rename, cp or cold runs that part alone: a quick A/B of one path.
-        const char* only = std::getenv("HOTLOAD_ONLY");
-        if (only != nullptr && *only != '\0' && std::strcmp(only, "rename") != 0 && std::strcmp(only, "cp") != 0 &&
-            std::strcmp(only, "cold") != 0) {
-            std::fprintf(stderr, "hotload_bench: HOTLOAD_ONLY must be rename, cp or cold, not '%s'\n", only);
+        const std::string only = std::getenv("HOTLOAD_ONLY") != nullptr ? std::getenv("HOTLOAD_ONLY") : "";
+        const std::pair<const char*, bool (*)()> parts[] = {
+            {"rename", measureRename}, {"cp", measureCopy}, {"cold", measureCold}};
+        if (!only.empty() && std::none_of(std::begin(parts), std::end(parts), [&](auto& p) { return only == p.first; })) {
+            std::fprintf(stderr, "hotload_bench: HOTLOAD_ONLY must be rename, cp or cold, not '%s'\n", only.c_str());
             return 2;
         }
-        auto run = [&](const char* part, bool (*measure)()) -> const char* {
-            if (only != nullptr && *only != '\0' && std::strcmp(only, part) != 0) return "skipped";
-            return measure() ? "met" : "MISSED";
-        };
-        const char* a = run("rename", measureRename);
-        const char* b = run("cp", measureCopy);
-        const char* c = run("cold", measureCold);
-        std::printf("\nsummary: rename %s, cp 8 MB %s, cold start %s\n", a, b, c);
+        const char* outcome[3];
+        for (int i = 0; i < 3; ++i)
+            outcome[i] = !only.empty() && only != parts[i].first ? "skipped" : parts[i].second() ? "met" : "MISSED";
+        std::printf("\nsummary: rename %s, cp 8 MB %s, cold start %s\n", outcome[0], outcome[1], outcome[2]);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hotload_bench: %s\n", e.what());
         return 1;

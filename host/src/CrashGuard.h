@@ -47,8 +47,9 @@ private:
 /// its constructors in dlopen, its destructors in dlclose. A crash there is attributed like a
 /// callback's ("load", "unload"), and so is a SIGABRT sent by another process meanwhile, on
 /// whichever thread it lands: systemd sends it when a constructor that never returns stalls the
-/// main loop (the watchdog, or TimeoutStartFailureMode=abort before hostd is ready). Attributed, such a plugin is quarantined after crash_quarantine runs instead of
-/// hanging or crashing every start.
+/// main loop (the watchdog, or TimeoutStartFailureMode=abort before hostd is ready). Attributed,
+/// such a plugin is quarantined after crash_quarantine runs instead of hanging or crashing every
+/// start.
 class ImageScope {
 public:
     ImageScope(const char* plugin, const char* what) noexcept;

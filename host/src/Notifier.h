@@ -15,9 +15,9 @@ namespace hostd {
 /// "@name" for an abstract socket). Does nothing when NOTIFY_SOCKET is unset.
 ///
 /// Two messages are timed: WATCHDOG=1 (every WATCHDOG_USEC/2) and EXTEND_TIMEOUT_USEC (while
-/// a long startup or drain is within its budget). Both are sent only by sendDue(), which the main loop
-/// calls after every wake-up, never a timer thread: a ping then means "the main loop turns",
-/// and a stuck loop stops them, so the manager notices. The loop's wait must not outlast
+/// a long startup or drain is within its budget). Both are sent only by sendDue(), which the
+/// main loop calls after every wake-up, never a timer thread: a ping then means "the main loop
+/// turns", and a stuck loop stops them, so the manager notices. The loop's wait must not outlast
 /// nextDue().
 class Notifier {
 public:

@@ -30,14 +30,14 @@ std::string errnoText(int err) { return std::strerror(err); }
 
 constexpr const char* kSymlinkRefused = "refused: is a symbolic link (set allow_symlinks = true in [hostd] to allow)";
 
-/// The trust rules on what an opened file is: type, owner, mode. Throws LoadError.
-void checkTrusted(const struct stat& st) {
-    if (!S_ISREG(st.st_mode)) throw LoadError("refused: not a regular file (mode " + octalMode(st.st_mode) + ")");
+/// Which trust rule on what an opened file is (type, owner, mode) it breaks, or empty.
+std::string trustViolation(const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) return "refused: not a regular file (mode " + octalMode(st.st_mode) + ")";
     if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        throw LoadError("refused: owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " +
-                        std::to_string(::geteuid()));
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
-        throw LoadError("refused: group- or world-writable (mode " + octalMode(st.st_mode) + ")");
+        return "refused: owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " +
+               std::to_string(::geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) return "refused: group- or world-writable (mode " + octalMode(st.st_mode) + ")";
+    return {};
 }
 
 UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& policy, struct stat& st) {
@@ -50,7 +50,7 @@ UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& 
         throw LoadError("cannot open: " + errnoText(err));
     }
     if (::fstat(fd.get(), &st) != 0) throw LoadError("cannot stat: " + errnoText(errno));
-    checkTrusted(st);
+    if (std::string why = trustViolation(st); !why.empty()) throw LoadError(why);
     return fd;
 }
 
@@ -278,11 +278,7 @@ std::string untrustedFileReason(int dirFd, const std::string& fileName, const Tr
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0) return {};  // gone: its own event says so
     if (S_ISLNK(st.st_mode)) return kSymlinkRefused;
-    try {
-        checkTrusted(st);
-    } catch (const LoadError& e) {
-        return e.what();
-    }
+    if (std::string why = trustViolation(st); !why.empty()) return why;
     // Trusted but unreadable (0600, hostd not root): its next version could not be read either.
     // The check of the effective uid on the O_PATH fd itself, so no name is looked up again.
     if (::faccessat(fd.get(), "", R_OK, AT_EACCESS | AT_EMPTY_PATH) != 0 && errno == EACCES)

@@ -103,11 +103,15 @@ private:
     void watchPluginDir();
     void onDirectoryEvents();
     void rescan();
-    bool metadataMatters(const std::string& fileName);
-        /// Whether a chmod/chown/touch of the file is worth reading it again for.
-    void recheckTrust(const std::string& fileName);
-        /// After a chmod/chown of a running plugin's file (not read again): says at once when
-        /// the file stops, or starts again, passing the trust checks.
+    Plugin* runsFromATakenFile(const std::string& fileName);
+        /// The plugin whose image came from this file's current content, as far as hostd knows
+        /// (its last look took the file): a chmod/chown/touch of it is not worth a read. Else
+        /// nullptr.
+    void recheckTrust(Plugin& p, const std::string& fileName);
+        /// After a chmod/chown of p's file (not read again): says at once when the file stops,
+        /// or starts again, passing the trust checks.
+    void fileTaken(Plugin& p);
+        /// A look at p's file took it (loaded, or the same content): chmods no longer re-read it.
     void trustRestored(Plugin& p);
         /// Says that p's file passes the trust checks again, if it was said that it did not.
     void filesReady(const std::vector<std::string>& fileNames);

@@ -63,8 +63,8 @@ void Supervisor::onDirectoryEvents() {
         StatusBoard::instance().dirEvent(directoryChangeName(c.kind));
         switch (c.kind) {
         case DirectoryWatcher::Change::FileChanged:
-            if (!metadataMatters(c.name)) {
-                recheckTrust(c.name);
+            if (Plugin* p = runsFromATakenFile(c.name)) {
+                recheckTrust(*p, c.name);
                 break;
             }
             [[fallthrough]];
@@ -102,32 +102,35 @@ void Supervisor::onDirectoryEvents() {
     schedule();
 }
 
-bool Supervisor::metadataMatters(const std::string& fileName) {
+Plugin* Supervisor::runsFromATakenFile(const std::string& fileName) {
     // chmod, chown, touch: the content is what it was, and a running plugin runs from its private
     // copy. A file refused last time may have been fixed by it, and one that changed while it was
     // read has no other event to come if this was its last change; any other is not read again, so
     // that a configuration tool resetting modes costs nothing, and a writer that sets the mode
     // before its bytes (std::filesystem::copy_file) is not read half written.
     auto name = PluginDirectory::pluginName(fileName);
-    const Plugin* p = name ? find(*name) : nullptr;
-    return p == nullptr || !p->image || p->fileNotTaken;
+    Plugin* p = name ? find(*name) : nullptr;
+    return p != nullptr && p->image && !p->fileNotTaken ? p : nullptr;
 }
 
-void Supervisor::recheckTrust(const std::string& fileName) {
+void Supervisor::recheckTrust(Plugin& p, const std::string& fileName) {
     // The running version is unaffected (it runs from its private copy), but an operator who made
     // its file group-writable hears of it now, not at the next upgrade, which would be refused.
-    auto name = PluginDirectory::pluginName(fileName);
-    Plugin* p = name && _dir ? find(*name) : nullptr;
-    if (p == nullptr) return;
-    std::string why = untrustedFileReason(_dir->fd(), fileName, trustPolicy(p->name));
-    if (why == p->untrusted) return;
+    if (!_dir) return;
+    std::string why = untrustedFileReason(_dir->fd(), fileName, trustPolicy(p.name));
+    if (why == p.untrusted) return;
     if (why.empty()) {
-        trustRestored(*p);
+        trustRestored(p);
         return;
     }
-    HOSTD_LOG(Warning, p->name, "file fails the trust checks; the running version stays, a new version would be refused",
-              {"file", p->path}, {"error", why});
-    p->untrusted = std::move(why);
+    HOSTD_LOG(Warning, p.name, "file fails the trust checks; the running version stays, a new version would be refused",
+              {"file", p.path}, {"error", why});
+    p.untrusted = std::move(why);
+}
+
+void Supervisor::fileTaken(Plugin& p) {
+    p.fileNotTaken = false;
+    trustRestored(p);
 }
 
 void Supervisor::trustRestored(Plugin& p) {
@@ -227,8 +230,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         if (existing && ((existing->image && existing->image->sha256() == file.sha256 && !existing->candidate) ||
                          (existing->candidate && existing->candidate->sha256() == file.sha256) ||
                          existing->rejected == file.sha256)) {
-            existing->fileNotTaken = false;
-            trustRestored(*existing);
+            fileTaken(*existing);
             HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
             return;
         }
@@ -279,8 +281,7 @@ void Supervisor::fileReady(const std::string& fileName) {
               {"requires", joined(image->dependencies(), ",")}, {"duration_ms", ms(millis(image->loadDuration()))});
     Plugin& p = record(*name);
     p.rejected.clear();
-    p.fileNotTaken = false;
-    trustRestored(p);
+    fileTaken(p);
     if (p.active() || p.state == PluginState::Stuck) {
         // An upgrade: stop dependents and the old version, then start the new one (rolled back
         // if its start fails). A stuck old version can never be stopped.
