@@ -180,6 +180,8 @@ public:
                 duration(v, key, h.startTimeout);
             } else if (key == "reload_timeout") {
                 duration(v, key, h.reloadTimeout);
+            } else if (key == "load_timeout") {
+                duration(v, key, h.loadTimeout);
             } else if (key == "restart_burst") {
                 integer(v, key, 1, 1000, h.restartBurst);
             } else if (key == "restart_interval") {

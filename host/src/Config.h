@@ -62,6 +62,7 @@ struct HostSettings {
     std::vector<std::string> redactKeys{"password", "secret", "token", "key"};
     Millis startTimeout = std::chrono::seconds(30);
     Millis reloadTimeout = std::chrono::seconds(30);
+    Millis loadTimeout = std::chrono::seconds(10);  ///< dlopen/dlclose of one plugin (LoadWatch.h).
     int restartBurst = 5;
     Millis restartInterval = std::chrono::minutes(5);
     int crashQuarantine = 2;

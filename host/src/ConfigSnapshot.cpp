@@ -17,6 +17,7 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"plugin_stop_timeout", formatDuration(h.pluginStopTimeout)},
             {"start_timeout", formatDuration(h.startTimeout)},
             {"reload_timeout", formatDuration(h.reloadTimeout)},
+            {"load_timeout", formatDuration(h.loadTimeout)},
             {"log_level", h.logLevel},
             {"allow_symlinks", h.allowSymlinks ? "true" : "false"},
             {"redact_keys", redact},

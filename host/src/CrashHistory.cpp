@@ -31,13 +31,15 @@ std::optional<CrashBreadcrumb> CrashHistory::takeBreadcrumb() {
         crumb.plugin = label.substr(0, at);
         sha = label.substr(at + 1);
     }
-    if (!crumb.plugin.empty()) {
-        Entry& e = _counts[crumb.plugin];
-        if (e.sha256 != sha) e = {0, sha};
-        ++e.count;
-        save();
-    }
+    if (!crumb.plugin.empty()) countRun(crumb.plugin, sha);
     return crumb;
+}
+
+void CrashHistory::countRun(const std::string& plugin, const std::string& sha256) {
+    Entry& e = _counts[plugin];
+    if (e.sha256 != sha256) e = {0, sha256};
+    ++e.count;
+    save();
 }
 
 int CrashHistory::crashes(const std::string& plugin, const std::string& sha256) const {

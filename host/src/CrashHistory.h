@@ -24,6 +24,10 @@ public:
         /// Reads and removes the breadcrumb of the previous run, if it crashed; counts the crash
         /// against its plugin (reset first if the plugin's content changed since).
 
+    void countRun(const std::string& plugin, const std::string& sha256);
+        /// A run the plugin broke, at this content: a crash, or a load or unload that never
+        /// returned (LoadWatch.h). The count restarts for new content.
+
     int crashes(const std::string& plugin, const std::string& sha256) const;
         /// Consecutive crashing runs of plugin with this content (0 for other content).
 

@@ -195,6 +195,13 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
     bool abandoned = false;
     try {
         Supervisor supervisor(std::move(config), std::move(source), std::move(_controlSocket));
+        // After a plugin's load hung this thread, the loop ends on another one (LoadWatch.h):
+        // the same leaving as with abandoned calls, from there.
+        supervisor.setExitAfterTakeover([this](int exitCode) {
+            _pidFile.reset();
+            std::cerr.flush();
+            std::_Exit(exitCode);
+        });
         code = supervisor.run();
         abandoned = supervisor.hasAbandonedCalls();
     } catch (const std::system_error& e) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <mutex>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <system_error>
@@ -130,12 +131,33 @@ LogDestination LogOutput::current() {
     return out.destination;
 }
 
+namespace {
+
+/// One buffer per thread, reused: formatting a line allocates nothing once it has grown. Under a
+/// pthread key, not in a thread_local object: registering such an object's destructor takes
+/// glibc's loader lock (__cxa_thread_atexit_impl), which a plugin whose load hung holds for good,
+/// and the thread that runs the loop on after it (LoadWatch.h) must still be able to log.
+std::string& threadLine() {
+    static const pthread_key_t key = [] {
+        pthread_key_t k{};
+        if (::pthread_key_create(&k, [](void* line) { delete static_cast<std::string*>(line); }) != 0) std::abort();
+        return k;
+    }();
+    auto* line = static_cast<std::string*>(::pthread_getspecific(key));
+    if (line == nullptr) {
+        line = new std::string;
+        ::pthread_setspecific(key, line);
+    }
+    return *line;
+}
+
+}  // namespace
+
 void LogOutput::write(const LogRecord& record) {
     Output& out = output();
     Sink sink = out.sink.load(std::memory_order_relaxed);
     LogFormat format = out.format.load(std::memory_order_relaxed);
-    // One buffer per thread, reused: formatting a line allocates nothing once it has grown.
-    thread_local std::string line;
+    std::string& line = threadLine();
     line.clear();
     if (sink == Sink::Syslog)  // syslog carries time and priority itself
         formatLogLine(line, format == LogFormat::Journal ? LogFormat::Text : format, record, false);

@@ -81,12 +81,45 @@ int Supervisor::run() {
     watchConfig();
     watchPluginDir();
     schedule();
+    return loop();
+}
+
+int Supervisor::loop() {
     while (_phase != Phase::Done) {
         _loop.runOnce(nextDeadline());
         checkDeadlines();
         _notifier.sendDue();  // WATCHDOG=1 only from here: a stuck loop stops the pings
     }
     return finish();
+}
+
+void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
+    // The main thread is inside the plugin's code, in the middle of a batch of events: what it
+    // had not done yet is found again by the rescan below. Its read-ahead lives on its stack.
+    _prefetch = nullptr;
+    bool load = std::string_view(job.what) == "load";
+    HOSTD_LOG(Error, job.plugin, std::string("plugin code did not return from its ") + job.what + " within load_timeout; " +
+                  "no plugin can be loaded or unloaded until hostd restarts, the others keep running",
+              {"load_timeout", ms(millis(_config->host.loadTimeout))}, {"sha256", job.sha256},
+              {"cause", load ? "an ELF constructor or its entry function hangs" : "an ELF destructor hangs"});
+    // Counted like a crashed run: under Restart=always, the next runs quarantine it.
+    if (_crashHistory) _crashHistory->countRun(job.plugin, job.sha256);
+    Plugin& p = record(job.plugin);
+    p.rejected = job.sha256;  // the rescan below, and later events of this content, leave it be
+    if (load && p.image)
+        HOSTD_LOG(Error, p.name, "new file refused; the running version stays", {"file", p.path},
+                  {"error", "its load never returned"});
+    else
+        setState(p, PluginState::Stuck, std::string(job.what) + " never returned");
+    if (_phase == Phase::Done) {  // hung in finish(): the drain is over
+        HOSTD_LOG(Notice, "", "drained", {"exit_code", std::to_string(kExitStopTimeout)});
+        _exitAfterTakeover(kExitStopTimeout);
+    }
+    if (_phase != Phase::Draining) rescan();  // each file not loaded yet says why
+    schedule();
+    int code = loop();
+    _exitAfterTakeover(code);
+    std::_Exit(code);  // a hook that returned
 }
 
 void Supervisor::openCrashHistory() {

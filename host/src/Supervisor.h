@@ -8,11 +8,14 @@
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
+#include "LoadWatch.h"
 #include "MetricsServer.h"
 #include "Notifier.h"
 #include "Plugin.h"
 #include "PluginDirectory.h"
 
+#include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +49,11 @@ public:
     static void applyLogLevels(const ConfigSnapshot& config);
         /// Sets the host's level and each plugin's log_level filter from the configuration.
 
+    void setExitAfterTakeover(std::function<void(int)> exit) { _exitAfterTakeover = std::move(exit); }
+        /// How the process ends when the loop ran on, and ended, on another thread after a
+        /// plugin's load or unload hung the main thread (LoadWatch.h): called with the exit code,
+        /// must not return. Default: std::_Exit.
+
     bool hasAbandonedCalls() const noexcept { return _abandoned; }
         /// True if a plugin call was abandoned: the process must end with _exit, since that
         /// call's thread may still be running plugin code.
@@ -66,6 +74,10 @@ private:
     void applyConfigChange(const ConfigSnapshot& old);
     void warnAboutRestartOnlyKeys(const ConfigSnapshot& old) const;
     void reportReadyOnce();
+    int loop();
+        /// Turns the loop until the drain is over; returns finish().
+    [[noreturn]] void continueAfterHungLoad(const LoadWatch::Job& job);
+        /// On the LoadWatch thread: takes the loop over from the main thread stuck in job.
     int finish();
 
     // SupervisorLifecycle.cpp
@@ -152,6 +164,8 @@ private:
     EventLoop _loop;
     SignalSource _signals;
     CallRunner _calls;
+    LoadWatch _loadWatch{[this](const LoadWatch::Job& job) { continueAfterHungLoad(job); }};
+    std::function<void(int)> _exitAfterTakeover = [](int code) { std::_Exit(code); };
     Notifier _notifier;
     std::optional<PluginDirectory> _dir;
     std::unique_ptr<DirectoryWatcher> _watcher;

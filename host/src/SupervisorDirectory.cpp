@@ -246,7 +246,11 @@ void Supervisor::fileReady(const std::string& fileName) {
             }
         }
         try {
-            image = PluginImage::open(std::move(file));
+            if (_loadWatch.loaderHeld())
+                throw LoadError("not loaded: plugin " + _loadWatch.heldBy().plugin + "'s " + _loadWatch.heldBy().what +
+                                " never returned and holds the dynamic loader; restart hostd");
+            image = _loadWatch.guard({*name, sha, "load"}, _config->host.loadTimeout,
+                                     [&] { return PluginImage::open(std::move(file)); });
         } catch (const LoadError&) {
             if (existing) existing->rejected = sha;
             throw;

@@ -218,9 +218,16 @@ void Supervisor::applyAfterStop(Plugin& p) {
 
 void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginImage> image) {
     if (!image) return;
+    if (_loadWatch.loaderHeld()) {
+        // dlclose would wait for the hung load's lock for ever; said once, when it hung.
+        HOSTD_LOG(Debug, p.name, "image left mapped: the dynamic loader is held", {"sha256", image->sha256()});
+        (void)image.release();
+        return;
+    }
     std::vector<std::string> unique = uniqueSymbols(image->fd());
     _calls.retireIdleWorkers();  // their exit runs the plugin's thread_local destructors
-    if (image->unload()) return;
+    if (_loadWatch.guard({p.name, image->sha256(), "unload"}, _config->host.loadTimeout, [&] { return image->unload(); }))
+        return;
     p.stale = true;
     HOSTD_LOG(Warning, p.name,
               "old image is still mapped after unload; hot upgrades of this plugin are refused until hostd restarts",

@@ -134,7 +134,16 @@ std::string limitLine(pid_t pid, const std::string& name) {
 
 bool gone(pid_t pid) {
     auto stat = procStat(pid);
-    return stat.size() < 4 || stat[3] == "Z";
+    if (stat.size() < 4) return true;
+    if (stat[3] != "Z") return false;
+    // A zombie leader can have threads still exiting (after a SIGKILL, say), which hold the
+    // process's files, and so its pidfile lock, open: gone once the leader is its last task.
+    std::error_code ec;
+    std::size_t tasks = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++tasks;
+    return tasks <= 1;
 }
 
 pid_t readPidFile(const std::string& path) {

@@ -156,11 +156,58 @@ TEST_F(Fault, PluginCrashingInItsConstructorIsQuarantinedAfterTwoCrashedRuns) {
     expectQuarantinedAfterTwoCrashes("b", "previous run crashed in plugin b (SIGSEGV in load)");
 }
 
-TEST_F(Fault, ConstructorThatNeverReturnsIsBlamedWhenTheWatchdogAbortsAndQuarantined) {
-    // It stalls the main loop inside dlopen; systemd's watchdog then sends SIGABRT (its default
-    // WatchdogSignal), which names the plugin being loaded, so the next runs stop the loop.
+TEST_F(Fault, ConstructorThatNeverReturnsHoldsTheLoopForLoadTimeoutOnlyAndIsQuarantined) {
+    // dlopen never returns; after load_timeout the loop goes on on another thread: the signals,
+    // a's start and the drain are served, c (loaded after b) is refused with the reason, and the
+    // hang counts like a crashed run.
     install("b", "probe_constructor_hang");
-    writeConfig(host() + probeSection("a") + probeSection("b") + probeSection("c"));
+    writeConfig(host("load_timeout = 300ms") + probeSection("a") + probeSection("b") + probeSection("c"));
+    for (int run = 1; run <= 2; ++run) {
+        auto& hostd = start();
+        ASSERT_TRUE(waitForLog("hostd: ready running=1", 15s, run)) << "run " << run << "\n" << log();
+        EXPECT_EQ(countLog("plugin=b: plugin code did not return from its load within load_timeout"), run);
+        EXPECT_EQ(countLog("probe: constructor never returns"), run);
+        EXPECT_EQ(countLog("plugin=c: cannot load plugin"), run);
+        EXPECT_EQ(countLog("plugin b's load never returned and holds the dynamic loader; restart hostd"), run);
+        hostd.signal(SIGHUP);  // the loop, on its new thread, still reads signals
+        ASSERT_TRUE(waitForLog("hostd: configuration reloaded", 15s, run));
+        hostd.signal(SIGTERM);
+        EXPECT_EQ(hostd.waitExit(15s), 4) << "run " << run;  // kExitStopTimeout: b never finished loading
+        EXPECT_EQ(countLog("plugin=a: stopped"), run);
+    }
+    auto& third = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2); not loaded"), 1) << log();
+    third.signal(SIGTERM);
+    EXPECT_EQ(third.waitExit(15s), 0);
+}
+
+TEST_F(Fault, DestructorThatNeverReturnsOnRemovalLeavesTheOthersRunning) {
+    // dlclose of the removed plugin never returns; the loop goes on, a new plugin is refused
+    // (the loader is held), the drain still stops the others.
+    install("b", "probe_destructor_hang");
+    writeConfig(host("load_timeout = 300ms") + probeSection("a") + probeSection("b") + probeSection("c") +
+                probeSection("d"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=3"));
+    fs::remove(pluginDir() + "/b.so");
+    ASSERT_TRUE(waitForLog("plugin=b: plugin code did not return from its unload within load_timeout")) << log();
+    EXPECT_EQ(countLog("probe: destructor never returns"), 1);
+    install("d");
+    ASSERT_TRUE(waitForLog("plugin=d: cannot load plugin")) << log();
+    EXPECT_EQ(countLog("plugin b's unload never returned and holds the dynamic loader"), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 4);  // kExitStopTimeout: b never finished unloading
+    EXPECT_EQ(countLog("plugin=a: stopped"), 1);
+    EXPECT_EQ(countLog("plugin=c: stopped"), 1);
+}
+
+TEST_F(Fault, ConstructorThatNeverReturnsIsBlamedWhenTheWatchdogAbortsAndQuarantined) {
+    // With a load_timeout longer than the watchdog's, the main loop is still inside dlopen when
+    // systemd's watchdog sends SIGABRT (its default WatchdogSignal), which names the plugin
+    // being loaded, so the next runs stop the loop.
+    install("b", "probe_constructor_hang");
+    writeConfig(host("load_timeout = 10m") + probeSection("a") + probeSection("b") + probeSection("c"));
     for (int run = 1; run <= 2; ++run) {
         auto& hostd = start();
         ASSERT_TRUE(waitForLog("probe: constructor never returns", 15s, run)) << "run " << run;
