@@ -115,9 +115,16 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
         HOSTD_LOG(Notice, "", "drained", {"exit_code", std::to_string(kExitStopTimeout)});
         _exitAfterTakeover(kExitStopTimeout);
     }
-    if (_phase != Phase::Draining) rescan();  // each file not loaded yet says why
-    schedule();
-    int code = loop();
+    int code = kExitOsError;
+    try {
+        // Each file not loaded yet says why. The abandoned batch's read-ahead thread may still
+        // read a few files ahead through the directory fd this replaces: it never runs them.
+        if (_phase != Phase::Draining) rescan();
+        schedule();
+        code = loop();
+    } catch (const std::exception& e) {  // what run()'s caller would have caught
+        HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
+    }
     _exitAfterTakeover(code);
     std::_Exit(code);  // a hook that returned
 }
@@ -419,6 +426,12 @@ int Supervisor::finish() {
             unloadImage(*p, std::move(p->image));
             unloadImage(*p, std::move(p->candidate));
             unloadImage(*p, std::move(p->previous));
+        } else {
+            // Its abandoned call may still run its code: not unmapped, not even when the
+            // Supervisor goes (the process then ends with _Exit, hasAbandonedCalls()).
+            (void)p->image.release();
+            (void)p->candidate.release();
+            (void)p->previous.release();
         }
     auto took = Clock::now() - _drainStarted;  // unloading (and verifying it) is part of the drain
     StatusBoard::instance().phase(StatusBoard::Phase::Done);
