@@ -48,14 +48,16 @@ void LoadWatch::begin(Job job, std::chrono::steady_clock::duration limit) {
     _job = std::move(job);
     _deadlineNs.store(nowNs() + std::chrono::duration_cast<std::chrono::nanoseconds>(limit).count(),
                       std::memory_order_relaxed);
-    _state.store(kRunning, std::memory_order_release);
+    _running = ((_word.load(std::memory_order_relaxed) & ~std::uint64_t{kStateMask}) + 4) | kRunning;
+    _word.store(_running, std::memory_order_release);
     setTimer(_timer.get(), limit);
 }
 
 void LoadWatch::end() noexcept {
     setTimer(_timer.get(), {});
-    int running = kRunning;
-    if (_state.compare_exchange_strong(running, kIdle, std::memory_order_acq_rel)) return;
+    std::uint64_t running = _running;
+    if (_word.compare_exchange_strong(running, (_running & ~std::uint64_t{kStateMask}) | kIdle, std::memory_order_acq_rel))
+        return;
     // Overran and taken over: the loop belongs to the watch thread now, and this thread's callers
     // are frames of a batch it has abandoned. Signals are blocked here (DESIGN.md section 1).
     for (;;) ::pause();
@@ -69,11 +71,13 @@ void LoadWatch::watch() {
         if (fds[1].revents != 0) return;
         std::uint64_t ticks = 0;
         if (::read(_timer.get(), &ticks, sizeof ticks) != sizeof ticks) continue;  // re-armed meanwhile
-        // A tick of an earlier job can land just as the next begins: only a job past its own
-        // deadline has overrun.
-        if (nowNs() < _deadlineNs.load(std::memory_order_relaxed)) continue;
-        int running = kRunning;
-        if (!_state.compare_exchange_strong(running, kOverran, std::memory_order_acq_rel)) continue;
+        // A tick of an earlier job can land just as the next begins: only the job under way,
+        // past its own deadline, has overrun, and only if it is still under way at the swap.
+        std::uint64_t word = _word.load(std::memory_order_acquire);
+        if ((word & kStateMask) != kRunning || nowNs() < _deadlineNs.load(std::memory_order_relaxed)) continue;
+        if (!_word.compare_exchange_strong(word, (word & ~std::uint64_t{kStateMask}) | kOverran,
+                                           std::memory_order_acq_rel))
+            continue;
         _onOverrun(_job);  // runs the loop until the process ends
         return;
     }

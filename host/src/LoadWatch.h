@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
@@ -46,7 +47,7 @@ public:
         /// Runs run() (on the calling thread, the main loop's) under the watch. Returns what it
         /// returns; never returns if it overran (see above).
 
-    bool loaderHeld() const noexcept { return _state.load(std::memory_order_acquire) == kOverran; }
+    bool loaderHeld() const noexcept { return (_word.load(std::memory_order_acquire) & kStateMask) == kOverran; }
         /// A load or unload overran: the loader lock is held for the rest of the process. Loading
         /// or unloading anything now would block the loop for good.
 
@@ -54,7 +55,9 @@ public:
         /// The load or unload that overran; meaningful once loaderHeld().
 
 private:
-    enum : int { kIdle, kRunning, kOverran };
+    // _word: the job's generation above two bits of state, so that the watch thread can only
+    // declare the very job it found overdue overrun, never the next one.
+    enum : std::uint64_t { kIdle = 0, kRunning = 1, kOverran = 2, kStateMask = 3 };
     struct Ender {
         LoadWatch& watch;
         ~Ender() { watch.end(); }
@@ -67,9 +70,10 @@ private:
     Overrun _onOverrun;
     UniqueFd _timer;
     UniqueFd _stop;
-    Job _job;  // written by the main thread before _state becomes kRunning, read after
+    Job _job;  // written by the main thread before _word becomes kRunning, read after
     std::atomic<std::int64_t> _deadlineNs{0};
-    std::atomic<int> _state{kIdle};
+    std::atomic<std::uint64_t> _word{kIdle};
+    std::uint64_t _running = 0;  // main thread: the word of the job under way
     std::thread _thread;  // last: starts after everything above exists
 };
 

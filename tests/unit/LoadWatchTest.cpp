@@ -9,6 +9,7 @@
 #include <future>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 namespace hostd::test {
 namespace {
@@ -32,14 +33,16 @@ TEST(LoadWatch, AnOverrunCallsBackOnTheWatchThreadAndTheLateCallerNeverReturns) 
     std::promise<std::thread::id> calledBackOn;
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
-    // Outlives this test: the caller it parks keeps a reference.
+    // Never destroyed, as in hostd, where the callback runs the loop until the process ends:
+    // the caller it parks and the callback stay inside it.
     static LoadWatch* watch = nullptr;
     watch = new LoadWatch([&](const LoadWatch::Job& job) {
         EXPECT_EQ(job.plugin, "hung");
         EXPECT_EQ(job.sha256, "abc");
         EXPECT_STREQ(job.what, "load");
-        calledBackOn.set_value(std::this_thread::get_id());
         release.set_value();  // the hung call returns after all, now that the loop moved on
+        calledBackOn.set_value(std::this_thread::get_id());
+        for (;;) ::pause();
     });
     std::atomic<bool> callerReturned{false};
     std::thread caller([&, released] {
