@@ -51,6 +51,10 @@ void printStatus(const Object& r, std::ostream& out) {
         if (auto errors = last->getArray("errors"))
             for (std::size_t i = 0; i < errors->size(); ++i) reload += "\n              " + errors->getElement<std::string>(i);
     }
+    std::string loader = "free";
+    if (auto held = r.getObject("loader_held_by"))
+        loader = "HELD by " + text(*held, "plugin") + "'s " + text(*held, "call") +
+                 ", which never returned: restart hostd to load or unload plugins";
     printTable({{"phase:", text(r, "phase")},
                 {"pid:", text(r, "pid")},
                 {"uptime:", duration(r.getValue<long long>("uptime_seconds")) + " (since " + text(r, "started_at") + ")"},
@@ -58,7 +62,8 @@ void printStatus(const Object& r, std::ostream& out) {
                 {"config:", text(r, "config")},
                 {"plugin dir:", text(r, "plugin_dir")},
                 {"plugins:", counts.empty() ? "none" : counts},
-                {"last reload:", reload}},
+                {"last reload:", reload},
+                {"loader:", loader}},
                out);
 }
 

@@ -68,6 +68,11 @@ void hostMetrics(PrometheusText& out, const StatusBoard::Snapshot& s) {
     out.family("hostd_ready", "gauge", "1 once the start-up plugins have started, until the drain begins.");
     out.sample("hostd_ready", {}, s.phase == StatusBoard::Phase::Running ? 1 : 0);
 
+    out.family("hostd_loader_held", "gauge",
+               "1 once a plugin's load or unload never returned: no plugin can be loaded or unloaded until "
+               "hostd restarts.");
+    out.sample("hostd_loader_held", {}, s.loaderHeld ? 1 : 0);
+
     out.family("hostd_metrics_rejected_connections_total", "counter",
                "Metrics connections closed unserved because every worker was busy.");
     out.sample("hostd_metrics_rejected_connections_total", {}, static_cast<double>(s.rejectedConnections));

@@ -129,6 +129,11 @@ void StatusBoard::configApplied(ConfigPtr config) {
     _s.config = std::move(config);
 }
 
+void StatusBoard::loaderHeld() {
+    std::lock_guard lock(_mutex);
+    _s.loaderHeld = true;
+}
+
 void StatusBoard::configReloadFailed() {
     std::lock_guard lock(_mutex);
     ++_s.reloadsFailed;

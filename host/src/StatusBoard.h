@@ -62,6 +62,7 @@ public:
         double drainSeconds = 0;     ///< So far while draining; final once drained.
         std::map<pid_t, ThreadOwner> threads;  ///< Tagged plugin threads, host threads, calls in flight.
         ConfigPtr config;            ///< The configuration in effect.
+        bool loaderHeld = false;     ///< A plugin's load or unload never returned (LoadWatch.h).
     };
 
     static StatusBoard& instance();
@@ -80,6 +81,8 @@ public:
     void phase(Phase phase);
         /// Draining starts the drain clock; Done stops it.
     void connectionRejected();
+    void loaderHeld();
+        /// A plugin's load or unload hung: nothing can be loaded or unloaded until a restart.
 
     CallRunner::Job attributed(const std::string& plugin, std::string_view call, CallRunner::Job job);
         /// Wraps a plugin callback: while it runs, its thread is attributed to the plugin, and

@@ -102,6 +102,7 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
                   "no plugin can be loaded or unloaded until hostd restarts, the others keep running",
               {"load_timeout", ms(millis(_config->host.loadTimeout))}, {"sha256", job.sha256},
               {"cause", load ? "an ELF constructor or its entry function hangs" : "an ELF destructor hangs"});
+    StatusBoard::instance().loaderHeld();
     // Counted like a crashed run: under Restart=always, the next runs quarantine it.
     if (_crashHistory) _crashHistory->countRun(job.plugin, job.sha256);
     Plugin& p = record(job.plugin);

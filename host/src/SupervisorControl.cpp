@@ -154,6 +154,14 @@ Object::Ptr Supervisor::controlStatus(const ControlRequest&) {
     r->set("plugin_dir", pluginDir());
     r->set("plugins", counts);
     r->set("last_reload", _lastReload ? Poco::Dynamic::Var(_lastReload) : Poco::Dynamic::Var());
+    Object::Ptr held;  // null unless a load or unload hung: no plugin can be (un)loaded until a restart
+    if (_loadWatch.loaderHeld()) {
+        held = new Object;
+        held->set("plugin", _loadWatch.heldBy().plugin);
+        held->set("call", std::string(_loadWatch.heldBy().what));
+        held->set("sha256", _loadWatch.heldBy().sha256);
+    }
+    r->set("loader_held_by", held ? Poco::Dynamic::Var(held) : Poco::Dynamic::Var());
     return r;
 }
 

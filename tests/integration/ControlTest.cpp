@@ -38,6 +38,7 @@ TEST_F(Control, StatusShowsPhaseGenerationAndPluginCounts) {
     EXPECT_NE(r.out.find("phase:        running"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("plugins:      3 running"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("last reload:  none since start"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("loader:       free"), std::string::npos) << r.out;
     auto s = json({"status"});
     EXPECT_EQ(s->getValue<int>("v"), 1);
     EXPECT_TRUE(s->getValue<bool>("ok"));
@@ -45,9 +46,28 @@ TEST_F(Control, StatusShowsPhaseGenerationAndPluginCounts) {
     EXPECT_EQ(s->getValue<int>("generation"), 1);
     EXPECT_EQ(s->getObject("plugins")->getValue<int>("running"), 3);
     EXPECT_EQ(s->getValue<std::string>("config"), configPath());
+    EXPECT_TRUE(s->isNull("loader_held_by"));
     hostd.signal(SIGTERM);
     EXPECT_EQ(hostd.waitExit(15s), 0);
     EXPECT_FALSE(std::filesystem::exists(controlSocket()));  // removed on a clean exit
+}
+
+TEST_F(Control, StatusSaysWhichHungLoadHoldsTheLoaderAndTheCommandsStillWork) {
+    install("b", "probe_constructor_hang");  // b's load never returns; the loop goes on elsewhere
+    writeConfig(config("load_timeout = 300ms"));
+    auto& hostd = startReady(1);  // a (c, loaded after b, is refused)
+    CommandResult r = hostctl({"status"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("loader:       HELD by b's load, which never returned: restart hostd"), std::string::npos)
+        << r.out;
+    auto held = json({"status"})->getObject("loader_held_by");
+    ASSERT_TRUE(held) << "no loader_held_by";
+    EXPECT_EQ(held->getValue<std::string>("plugin"), "b");
+    EXPECT_EQ(held->getValue<std::string>("call"), "load");
+    EXPECT_EQ(hostctl({"stop", "a"}).code, 0);  // served by the loop's new thread
+    ASSERT_TRUE(waitForLog("plugin=a: stopped"));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 4);  // kExitStopTimeout: b never finished loading
 }
 
 TEST_F(Control, ListShowsEveryPluginAsATableAndAsJson) {

@@ -29,6 +29,17 @@ Object::Ptr findBy(const Poco::JSON::Array::Ptr& array, const std::string& key, 
     return nullptr;
 }
 
+TEST_F(MetricsTest, AHungLoadShowsAsTheLoaderHeld) {
+    install("a");
+    install("b", "probe_constructor_hang");
+    writeConfig(metricsSection("load_timeout = 300ms") + probeSection("a") + probeSection("b"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("plugin=b: plugin code did not return from its load")) << log();
+    EXPECT_EQ(scrape().value("hostd_loader_held"), 1);  // an alert: hostd needs a restart
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 4);
+}
+
 TEST_F(MetricsTest, MetricsCountPluginStatesCallsAndReloads) {
     install("a");
     install("b");
@@ -45,6 +56,7 @@ TEST_F(MetricsTest, MetricsCountPluginStatesCallsAndReloads) {
     EXPECT_EQ(m.value("hostd_plugin_call_failures_total", {{"plugin", "a"}, {"call", "start"}}), 0);
     EXPECT_EQ(m.value("hostd_config_reloads_total", {{"result", "ok"}}), 0);
     EXPECT_EQ(m.value("hostd_ready"), 1);
+    EXPECT_EQ(m.value("hostd_loader_held"), 0);
 
     hostd.signal(SIGHUP);
     ASSERT_TRUE(waitForLog("configuration reloaded"));
