@@ -181,7 +181,9 @@ public:
             } else if (key == "reload_timeout") {
                 duration(v, key, h.reloadTimeout);
             } else if (key == "load_timeout") {
-                duration(v, key, h.loadTimeout);
+                if (duration(v, key, h.loadTimeout) && h.loadTimeout <= Millis::zero())
+                    error(v.origin, "load_timeout = '" + v.value +
+                                        "' must be more than 0: it bounds how long a plugin's load may hold the loop");
             } else if (key == "restart_burst") {
                 integer(v, key, 1, 1000, h.restartBurst);
             } else if (key == "restart_interval") {

@@ -39,6 +39,7 @@ thread_local const char* tPlugin = nullptr;
 thread_local const char* tCallback = nullptr;
 std::atomic<const char*> gImagePlugin{nullptr};  // ImageScope: for a SIGABRT landing on another thread
 std::atomic<const char*> gImageWhat{nullptr};
+std::atomic<const char*> gAbandonedImagePlugin{nullptr};  // abandonImageScope()
 
 void append(char*& out, const char* end, const char* text) {
     while (*text != '\0' && out < end) *out++ = *text++;
@@ -91,10 +92,12 @@ void onFatalSignal(int sig, siginfo_t* info, void* context) {
     // Each atomic read once: the scope may end meanwhile (then the label is the one just done).
     const char* imagePlugin = gImagePlugin.load();
     const char* imageWhat = gImageWhat.load();
-    if (sig == SIGABRT && info != nullptr && info->si_code <= 0 && info->si_pid != ::getpid() && imagePlugin != nullptr) {
+    bool external = sig == SIGABRT && info != nullptr && info->si_code <= 0 && info->si_pid != ::getpid();
+    if (external && imagePlugin != nullptr) {
         plugin = imagePlugin;
         callback = imageWhat != nullptr ? imageWhat : "load";
     }
+    if (external && plugin != nullptr && plugin == gAbandonedImagePlugin.load()) plugin = callback = nullptr;
     if (plugin == nullptr && context != nullptr) {
 #if defined(__x86_64__)
         auto pc = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
@@ -184,6 +187,11 @@ CallScope::~CallScope() {
 
 ImageScope::ImageScope(const char* plugin, const char* what) noexcept
     : _call(plugin, what), _previousPlugin(gImagePlugin.exchange(plugin)), _previousWhat(gImageWhat.exchange(what)) {}
+
+void abandonImageScope() noexcept {
+    gAbandonedImagePlugin.store(gImagePlugin.exchange(nullptr));
+    gImageWhat.store(nullptr);
+}
 
 ImageScope::~ImageScope() {
     gImageWhat.store(_previousWhat);

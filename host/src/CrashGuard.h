@@ -63,6 +63,11 @@ private:
     const char* _previousWhat;
 };
 
+void abandonImageScope() noexcept;
+    /// The image scope under way belongs to a load or unload the loop has left behind
+    /// (LoadWatch.h), counted already: a SIGABRT sent from outside from now on is not blamed on
+    /// it, neither through the scope nor on the stuck thread, whose own scope names it too.
+
 void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end);
     /// Records the address range of a plugin's loaded image.
 void unregisterImage(std::uintptr_t begin);

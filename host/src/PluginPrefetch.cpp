@@ -1,13 +1,17 @@
 #include "PluginPrefetch.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <system_error>
 
 namespace hostd {
 
 PluginPrefetch::PluginPrefetch(int dirFd, std::vector<Request> requests)
-    : _requests(std::move(requests)), _slots(_requests.size()) {
+    : _dir(::fcntl(dirFd, F_DUPFD_CLOEXEC, 0)), _requests(std::move(requests)), _slots(_requests.size()) {
+    if (!_dir) throw std::system_error(errno, std::generic_category(), "dup of the plugin directory");
     for (std::size_t i = 0; i < _requests.size(); ++i) _index.emplace(_requests[i].fileName, i);
-    _thread = std::thread([this, dirFd] { readAll(dirFd); });
+    _thread = std::thread([this] { readAll(_dir.get()); });
 }
 
 PluginPrefetch::~PluginPrefetch() {

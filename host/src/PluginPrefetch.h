@@ -36,8 +36,9 @@ public:
         /// Files read but not yet taken, at most: what a long run of refused files can hold.
 
     PluginPrefetch(int dirFd, std::vector<Request> requests);
-        /// Starts reading requests in order at once. dirFd must stay open until destruction.
-        /// Throws std::system_error if no thread can be made (the caller reads in its turn).
+        /// Starts reading requests in order at once, relative to a duplicate of dirFd (its own:
+        /// a batch abandoned by a hung load, LoadWatch.h, never has it closed under it). Throws
+        /// std::system_error if no thread or fd can be had (the caller reads in its turn).
     ~PluginPrefetch();
         /// Stops reading and joins; files read but not taken are closed.
     PluginPrefetch(const PluginPrefetch&) = delete;
@@ -57,6 +58,7 @@ private:
 
     void readAll(int dirFd);
 
+    UniqueFd _dir;
     std::vector<Request> _requests;
     std::vector<Slot> _slots;                       // guarded by _mutex
     std::map<std::string, std::size_t> _index;     // fileName -> slot; immutable after construction

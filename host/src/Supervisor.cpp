@@ -1,6 +1,7 @@
 #include "Supervisor.h"
 
 #include "ControlServer.h"
+#include "CrashGuard.h"
 #include "ExitCode.h"
 #include "Log.h"
 #include "LogOutput.h"
@@ -33,7 +34,8 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
         while (auto sig = _signals.read()) onSignal(*sig);
     });
     _loop.add(_calls.fd(), [this] {
-        for (auto& [id, result] : _calls.takeCompleted()) onCompleted(id, std::move(result));
+        for (auto& c : _calls.takeCompleted()) _completions.push_back(std::move(c));
+        applyCompletions();
         schedule();  // once for the batch: a cold start completes hundreds of starts at once
     });
     _loop.add(FailureInbox::instance().fd(), [this] {
@@ -42,6 +44,16 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
     openControl(std::move(control));
     StatusBoard::instance().configApplied(_config);
     _metrics = MetricsServer::create(*_config, _loop);
+}
+
+void Supervisor::applyCompletions() {
+    // One at a time off a member queue: if applying one hangs in a plugin's unload, the thread
+    // that takes the loop over finds the rest here.
+    while (!_completions.empty()) {
+        auto [id, result] = std::move(_completions.front());
+        _completions.pop_front();
+        onCompleted(id, std::move(result));
+    }
 }
 
 void Supervisor::onReportedFailure(const std::string& name, const std::string& message) {
@@ -95,8 +107,10 @@ int Supervisor::loop() {
 
 void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
     // The main thread is inside the plugin's code, in the middle of a batch of events: what it
-    // had not done yet is found again by the rescan below. Its read-ahead lives on its stack.
+    // had not done yet is found again below (call completions still queued, the rescan). Its
+    // read-ahead lives on its stack.
     _prefetch = nullptr;
+    CrashGuard::abandonImageScope();  // counted here; a later watchdog abort is not this
     bool load = std::string_view(job.what) == "load";
     HOSTD_LOG(Error, job.plugin, std::string("plugin code did not return from its ") + job.what + " within load_timeout; " +
                   "no plugin can be loaded or unloaded until hostd restarts, the others keep running",
@@ -106,10 +120,9 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
     // Counted like a crashed run: under Restart=always, the next runs quarantine it.
     if (_crashHistory) _crashHistory->countRun(job.plugin, job.sha256);
     Plugin& p = record(job.plugin);
-    p.rejected = job.sha256;  // the rescan below, and later events of this content, leave it be
-    if (load && p.image)
-        HOSTD_LOG(Error, p.name, "new file refused; the running version stays", {"file", p.path},
-                  {"error", "its load never returned"});
+    if (load) p.rejected = job.sha256;  // the rescan below, and later events of this content, leave it be
+    if (p.image)  // what hung was a new version, or a retired one: the running version stays
+        HOSTD_LOG(Error, p.name, "the running version stays", {"file", p.path}, {"sha256", p.image->sha256()});
     else
         setState(p, PluginState::Stuck, std::string(job.what) + " never returned");
     if (_phase == Phase::Done) {  // hung in finish(): the drain is over
@@ -120,6 +133,7 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
     try {
         // Each file not loaded yet says why. The abandoned batch's read-ahead thread may still
         // read a few files ahead through the directory fd this replaces: it never runs them.
+        applyCompletions();
         if (_phase != Phase::Draining) rescan();
         schedule();
         code = loop();

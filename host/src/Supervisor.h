@@ -15,6 +15,7 @@
 #include "PluginDirectory.h"
 
 #include <cstdlib>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -95,6 +96,8 @@ private:
     void submitStop(Plugin& p);
     void submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
                 CallRunner::Job job);
+    void applyCompletions();
+        /// onCompleted for each queued completion, in order.
     void onCompleted(std::uint64_t id, CallResult result);
         /// Applies a call's result; the caller runs schedule() once the batch is applied.
     void onStartCompleted(Plugin& p, const CallResult& r);
@@ -109,6 +112,11 @@ private:
     void resolveDependencies(Plugin& p);
         /// p.dependencies = its image's requires plus its section's, sorted and unique.
     void unloadImage(Plugin& p, std::unique_ptr<PluginImage> image);
+        /// closeImage; p is stale if the image stays mapped.
+    bool closeImage(const std::string& plugin, std::unique_ptr<PluginImage> image);
+        /// Every image hostd lets go of goes here (its destructors run under the load watch):
+        /// dlcloses it and verifies it is gone; false, with the likely cause logged, if it is
+        /// still mapped. Left mapped, and true, while a hung load holds the loader.
     Millis timeout(const Plugin& p, std::string_view call) const;
 
     // SupervisorDirectory.cpp
@@ -164,6 +172,7 @@ private:
     EventLoop _loop;
     SignalSource _signals;
     CallRunner _calls;
+    std::deque<std::pair<std::uint64_t, CallResult>> _completions;  // taken from _calls, not yet applied
     LoadWatch _loadWatch{[this](const LoadWatch::Job& job) { continueAfterHungLoad(job); }};
     std::function<void(int)> _exitAfterTakeover = [](int code) { std::_Exit(code); };
     Notifier _notifier;

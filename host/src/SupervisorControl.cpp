@@ -111,6 +111,12 @@ void Supervisor::controlConfigChanged(const ConfigSnapshot& old) {
     const HostSettings &was = old.host, &now = _config->host;
     // A changed control_socket is named by warnAboutRestartOnlyKeys.
     if (!_control || was.controlGroup == now.controlGroup) return;
+    if (_loadWatch.loaderHeld()) {
+        // Looking a group name up may dlopen an NSS module, which would wait for the loader for good.
+        HOSTD_LOG(Error, "", "control_group not changed: a hung plugin load holds the dynamic loader; restart hostd",
+                  {"control_group", now.controlGroup}, {"previous", was.controlGroup});
+        return;
+    }
     std::optional<gid_t> group;
     if (!now.controlGroup.empty() && !(group = resolveControlGroup(now.controlGroup))) {
         HOSTD_LOG(Error, "", "control_group does not exist; keeping the previous one", {"control_group", now.controlGroup},

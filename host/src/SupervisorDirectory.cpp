@@ -270,7 +270,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             return;
         }
         if (p.reason != e.what()) HOSTD_LOG(Error, p.name, "cannot load plugin", {"file", path}, {"error", e.what()});
-        setState(p, PluginState::Invalid, e.what());
+        if (p.state != PluginState::Stuck) setState(p, PluginState::Invalid, e.what());  // stuck stays: its code may run
         return;
     }
     for (const auto& r : image->dependencies())
@@ -278,6 +278,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             StatusBoard::instance().loadFailed("descriptor requires an invalid plugin name");
             HOSTD_LOG(Error, *name, "cannot load plugin", {"file", path},
                       {"error", "descriptor requires an invalid plugin name '" + r + "'"});
+            if (!closeImage(*name, std::move(image))) record(*name).stale = true;
             return;
         }
     HOSTD_LOG(Info, *name, existing && existing->image ? "new version loaded" : "loaded", {"file", path},
@@ -291,6 +292,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         // if its start fails). A stuck old version can never be stopped.
         if (p.state == PluginState::Stuck) {
             HOSTD_LOG(Error, p.name, "restart hostd to upgrade " + p.name, {"reason", "the running version is stuck"});
+            unloadImage(p, std::move(image));
             return;
         }
         unloadImage(p, std::move(p.candidate));

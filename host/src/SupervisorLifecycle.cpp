@@ -196,12 +196,14 @@ void Supervisor::applyAfterStop(Plugin& p) {
     case AfterStop::Disable:
         unloadImage(p, std::move(p.image));
         unloadImage(p, std::move(p.candidate));
+        unloadImage(p, std::move(p.previous));
         setState(p, PluginState::Disabled, "enabled = false");
         rebuildGraph();
         return;
     case AfterStop::Remove: {
         unloadImage(p, std::move(p.image));
         unloadImage(p, std::move(p.candidate));
+        unloadImage(p, std::move(p.previous));
         HOSTD_LOG(Info, p.name, "removed", {"file", p.path});
         if (p.stale) {  // keep the record: the stale image still blocks a reinstall under this name
             setState(p, PluginState::Invalid, "file removed");
@@ -217,22 +219,26 @@ void Supervisor::applyAfterStop(Plugin& p) {
 }
 
 void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginImage> image) {
-    if (!image) return;
+    if (!closeImage(p.name, std::move(image))) p.stale = true;
+}
+
+bool Supervisor::closeImage(const std::string& plugin, std::unique_ptr<PluginImage> image) {
+    if (!image) return true;
     if (_loadWatch.loaderHeld()) {
         // dlclose would wait for the hung load's lock for ever; said once, when it hung.
-        HOSTD_LOG(Debug, p.name, "image left mapped: the dynamic loader is held", {"sha256", image->sha256()});
+        HOSTD_LOG(Debug, plugin, "image left mapped: the dynamic loader is held", {"sha256", image->sha256()});
         (void)image.release();
-        return;
+        return true;  // nothing is loaded any more that it could stand in for
     }
     std::vector<std::string> unique = uniqueSymbols(image->fd());
     _calls.retireIdleWorkers();  // their exit runs the plugin's thread_local destructors
-    if (_loadWatch.guard({p.name, image->sha256(), "unload"}, _config->host.loadTimeout, [&] { return image->unload(); }))
-        return;
-    p.stale = true;
-    HOSTD_LOG(Warning, p.name,
+    if (_loadWatch.guard({plugin, image->sha256(), "unload"}, _config->host.loadTimeout, [&] { return image->unload(); }))
+        return true;
+    HOSTD_LOG(Warning, plugin,
               "old image is still mapped after unload; hot upgrades of this plugin are refused until hostd restarts",
               {"likely_cause", unique.empty() ? "NODELETE or live thread-local destructors" : "STB_GNU_UNIQUE symbols"},
               {"unique_symbols", joined(unique, ",")}, {"sha256", image->sha256()});
+    return false;
 }
 
 Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {

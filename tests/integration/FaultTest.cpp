@@ -202,6 +202,39 @@ TEST_F(Fault, DestructorThatNeverReturnsOnRemovalLeavesTheOthersRunning) {
     EXPECT_EQ(countLog("plugin=c: stopped"), 1);
 }
 
+TEST_F(Fault, HungUnloadOfTheVersionAnUpgradeReplacedLeavesTheNewOneRunning) {
+    // The old image's destructor hangs once the new version runs: the plugin is not stuck, its
+    // new version stops cleanly in the drain.
+    install("b", "probe_destructor_hang");
+    writeConfig(host("load_timeout = 300ms") + probeSection("a") + probeSection("b") + probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=3"));
+    install("b", "probe_v2");
+    ASSERT_TRUE(waitForLog("plugin=b: plugin code did not return from its unload within load_timeout")) << log();
+    EXPECT_EQ(countLog("plugin=b: upgraded"), 1);
+    EXPECT_EQ(countLog("plugin=b: the running version stays"), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0) << log();  // every plugin stopped cleanly
+    EXPECT_EQ(countLog("plugin=b: stopped"), 2);  // the old version for the upgrade, the new one in the drain
+}
+
+TEST_F(Fault, AWatchdogAbortAfterTheLoopMovedOnIsNotBlamedOnTheHungLoadAgain) {
+    // The hung load was counted when the loop left it behind; a SIGABRT later (a loop stuck
+    // somewhere else) must not count it twice, even landing on the thread still inside it.
+    install("b", "probe_constructor_hang");
+    writeConfig(host("load_timeout = 300ms") + probeSection("a") + probeSection("b") + probeSection("c"));
+    auto& first = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    first.signal(SIGABRT);  // the kernel hands it to the main thread, the one inside b's constructor
+    EXPECT_EQ(first.waitExit(15s), 128 + SIGABRT);
+    auto& second = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1", 15s, 2)) << log();
+    EXPECT_EQ(countLog("previous run crashed outside any plugin (SIGABRT)"), 1) << log();
+    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row"), 0);  // one hung run so far, not two
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.waitExit(15s), 4);
+}
+
 TEST_F(Fault, ConstructorThatNeverReturnsIsBlamedWhenTheWatchdogAbortsAndQuarantined) {
     // With a load_timeout longer than the watchdog's, the main loop is still inside dlopen when
     // systemd's watchdog sends SIGABRT (its default WatchdogSignal), which names the plugin
