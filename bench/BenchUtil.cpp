@@ -134,8 +134,9 @@ void EventLog::poll() {
         char what[16], name[256];
         long long ns = 0;
         std::string line = _partial.substr(begin, nl - begin);
-        if (std::sscanf(line.c_str(), "%15s %255s %lld", what, name, &ns) == 3 && std::strcmp(what, "start") == 0)
-            _starts.emplace(name, ns);  // the first start counts
+        if (std::sscanf(line.c_str(), "%15s %255s %lld", what, name, &ns) != 3) continue;
+        if (std::strcmp(what, "start") == 0) _starts.emplace(name, ns);  // the first one counts
+        if (std::strcmp(what, "stop") == 0) _stops.emplace(name, ns);
     }
     _partial.erase(0, begin);
 }
@@ -150,6 +151,15 @@ std::optional<Ns> EventLog::waitStart(const std::string& name, std::chrono::mill
         // sleeping (not spinning) keeps the bench off the two cores being measured.
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+}
+
+bool EventLog::waitStop(const std::string& name, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (poll(); !_stops.count(name); poll()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 Ns EventLog::lastStart() const {

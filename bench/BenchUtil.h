@@ -74,6 +74,8 @@ public:
         /// Reads what was appended since the last poll.
     std::optional<Ns> waitStart(const std::string& name, std::chrono::milliseconds timeout);
         /// The start event of NAME, polling every ms until it appears or timeout.
+    bool waitStop(const std::string& name, std::chrono::milliseconds timeout);
+        /// Whether a stop event of NAME appears within timeout.
     std::size_t startCount() const { return _starts.size(); }
     Ns lastStart() const;
         /// The latest start timestamp seen; 0 if none.
@@ -83,6 +85,7 @@ private:
     off_t _offset = 0;
     std::string _partial;  // a line whose newline is not written yet
     std::map<std::string, Ns> _starts;
+    std::map<std::string, Ns> _stops;
 };
 
 std::string readFile(const std::string& path);

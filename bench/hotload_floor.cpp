@@ -4,7 +4,8 @@
 // on the calling thread, with a services table that only answers config_get (the events key).
 //
 //   hotload_floor watch DIR EVENTS   raw inotify on DIR; each NAME.so renamed in or written and
-//                                    closed is loaded and started at once; runs until killed.
+//                                    closed is loaded and started at once (and stopped and
+//                                    unloaded when removed); runs until killed.
 //                                    Prints "floor: ready" once the watch is armed.
 //   hotload_floor cold DIR EVENTS    loads and starts every NAME.so in DIR, then exits.
 //
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -26,6 +28,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <openssl/evp.h>
@@ -101,8 +104,8 @@ private:
 StartThread* gStarts = nullptr;  // set with --required
 EVP_MD* gSha256 = nullptr;
 
-/// --required: DIR/FILE copied into a memfd while hashed; returns the path to dlopen, or empty.
-std::string privateCopy(const std::string& dir, const std::string& file) {
+/// --required: DIR/FILE copied into a memfd while hashed; returns the memfd, or -1.
+int privateCopy(const std::string& dir, const std::string& file) {
     int src = ::open((dir + "/" + file).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     int mem = ::memfd_create(file.c_str(), MFD_CLOEXEC);
     EVP_MD_CTX* md = EVP_MD_CTX_new();
@@ -115,20 +118,34 @@ std::string privateCopy(const std::string& dir, const std::string& file) {
     ok = ok && EVP_DigestFinal_ex(md, digest, &len) == 1;
     EVP_MD_CTX_free(md);
     if (src >= 0) ::close(src);
-    if (!ok) {
-        if (mem >= 0) ::close(mem);
-        return {};
-    }
-    return "/proc/self/fd/" + std::to_string(mem);  // kept open: the image lives on
+    if (!ok && mem >= 0) ::close(mem);
+    return ok ? mem : -1;
 }
 
-/// Loads DIR/FILE and calls its start. Contexts and handles live until the process exits:
-/// the plugins stay running, as under hostd.
+/// A plugin the floor runs: until its file is removed (watch), or the process exits.
+struct Loaded {
+    void* handle;
+    const hostd_type_descriptor* descriptor;
+    hostd_type_context* context;
+    int memfd;  // --required: the private copy; -1 otherwise
+};
+std::map<std::string, Loaded> gLoaded;  // by file name
+
+/// On the start thread with --required (after the start it follows), else here.
+void onStartThread(std::function<void()> call) {
+    if (gStarts != nullptr)
+        gStarts->post(std::move(call));
+    else
+        call();
+}
+
+/// Loads DIR/FILE and calls its start.
 void loadAndStart(const std::string& dir, const std::string& file) {
     std::string name = stem(file);
     if (name.empty()) return;
-    std::string path = gStarts != nullptr ? privateCopy(dir, file) : dir + "/" + file;
-    void* handle = path.empty() ? nullptr : ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    int memfd = gStarts != nullptr ? privateCopy(dir, file) : -1;
+    std::string path = gStarts != nullptr ? "/proc/self/fd/" + std::to_string(memfd) : dir + "/" + file;
+    void* handle = gStarts != nullptr && memfd < 0 ? nullptr : ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     auto entry = handle ? reinterpret_cast<hostd_type_entry_fn>(::dlsym(handle, HOSTD_ENTRY_SYMBOL)) : nullptr;
     const hostd_type_descriptor* d = entry ? entry() : nullptr;
     if (d == nullptr) {
@@ -138,21 +155,34 @@ void loadAndStart(const std::string& dir, const std::string& file) {
     auto* ctx = new hostd_type_context{sizeof(hostd_type_context), 0, {nullptr, 0}, &gServices, nullptr};
     auto* keep = new std::string(std::move(name));
     ctx->instance_name = {keep->c_str(), keep->size()};
-    auto start = [d, ctx, file] {
+    gLoaded[file] = {handle, d, ctx, memfd};
+    onStartThread([d, ctx, file] {
         char buf[256] = "";
         hostd_type_message message{buf, sizeof buf};
         if (d->start(d->instance, ctx, &gConfig, &message) != HOSTD_OK)
             std::fprintf(stderr, "floor: %s: start failed\n", file.c_str());
-    };
-    if (gStarts != nullptr)
-        gStarts->post(start);
-    else
-        start();
+    });
+}
+
+/// Stops and unloads FILE once it is removed: not measured, it only keeps a long run of large
+/// installs from keeping every image mapped.
+void stopAndUnload(const std::string& file) {
+    auto it = gLoaded.find(file);
+    if (it == gLoaded.end()) return;
+    Loaded p = it->second;
+    gLoaded.erase(it);
+    onStartThread([p] {
+        char buf[256] = "";
+        hostd_type_message message{buf, sizeof buf};
+        p.descriptor->stop(p.descriptor->instance, p.context, INT64_MAX, &message);
+        ::dlclose(p.handle);
+        if (p.memfd >= 0) ::close(p.memfd);
+    });
 }
 
 int watch(const std::string& dir) {
     int fd = ::inotify_init1(IN_CLOEXEC);
-    if (fd < 0 || ::inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    if (fd < 0 || ::inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM) < 0) {
         std::perror("floor: inotify");
         return 1;
     }
@@ -165,7 +195,11 @@ int watch(const std::string& dir) {
         for (char* p = buf; p < buf + n;) {
             auto* ev = reinterpret_cast<inotify_event*>(p);
             p += sizeof(inotify_event) + ev->len;
-            if (ev->len > 0) loadAndStart(dir, ev->name);
+            if (ev->len == 0) continue;
+            if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+                stopAndUnload(ev->name);
+            else
+                loadAndStart(dir, ev->name);
         }
     }
 }
