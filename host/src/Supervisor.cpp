@@ -134,6 +134,11 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
         // Each file not loaded yet says why. The abandoned batch's read-ahead thread may still
         // read a few files ahead through the directory fd this replaces: it never runs them.
         applyCompletions();
+        if (ConfigPtr old = _reloadApplying) {
+            HOSTD_LOG(Notice, "", "finishing the configuration reload the hung load interrupted",
+                      {"generation", std::to_string(_generation)});
+            finishReload(*old);  // each step again: done ones change nothing, loads are refused
+        }
         if (_phase != Phase::Draining) rescan();
         schedule();
         code = loop();
@@ -359,8 +364,14 @@ void Supervisor::reloadConfiguration(std::string_view why) {
     HOSTD_LOG(Notice, "", "configuration reloaded", {"generation", std::to_string(_generation)});
     StatusBoard::instance().configApplied(_config);
     MetricsServer::applyReload(_metrics.get(), *_config);
-    applyConfigChange(*old);
-    controlConfigChanged(*old);
+    _reloadApplying = old;  // a plugin load in what follows may hang: the loop's next thread finishes it
+    finishReload(*old);
+}
+
+void Supervisor::finishReload(const ConfigSnapshot& old) {
+    applyConfigChange(old);
+    controlConfigChanged(old);
+    _reloadApplying.reset();
     _notifier.ready("configuration generation " + std::to_string(_generation));
 }
 

@@ -73,6 +73,8 @@ private:
     void watchConfig();
     void onConfigEvents(DirectoryWatcher& watcher, bool dropins);
     void applyConfigChange(const ConfigSnapshot& old);
+    void finishReload(const ConfigSnapshot& old);
+        /// What a reload does once the new configuration is in place, up to READY=1.
     void warnAboutRestartOnlyKeys(const ConfigSnapshot& old) const;
     void reportReadyOnce();
     int loop();
@@ -182,6 +184,7 @@ private:
     std::unique_ptr<CrashHistory> _crashHistory;
     std::unique_ptr<DirectoryWatcher> _configDirWatcher;   // the main file's directory
     std::unique_ptr<DirectoryWatcher> _dropinWatcher;      // <main file>.d/
+    ConfigPtr _reloadApplying;  // the configuration a reload is applying changes from, until done
     Clock::time_point _configDue = Clock::time_point::max();  // debounced reload after file edits
     Clock::time_point _configFirstChange = Clock::time_point::max();
     Phase _phase = Phase::Starting;

@@ -54,6 +54,24 @@ TEST_F(Notify, ManagerHearsReadyReloadingAndStoppingInOrder) {
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
+TEST_F(Notify, AReloadInterruptedByAHungLoadIsFinishedAndReportedReady) {
+    // Enabling b loads it in the middle of the reload; its constructor never returns. The loop's
+    // next thread finishes the reload: the manager is not left in "reloading" for good.
+    install("a");
+    install("b", "probe_constructor_hang");
+    std::string host = hostSection("load_timeout = 300ms");
+    writeConfig(host + probeSection("a") + probeSection("b", "enabled = false"));
+    auto& hostd = start({}, {"NOTIFY_SOCKET=" + _socketPath});
+    EXPECT_EQ(next(), "READY=1\nSTATUS=running 1 plugins, 0 failed");
+    writeConfig(host + probeSection("a") + probeSection("b"));  // hostd reloads a changed file by itself
+    EXPECT_TRUE(next().starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    EXPECT_EQ(next(), "READY=1\nSTATUS=configuration generation 2") << log();
+    EXPECT_EQ(countLog("finishing the configuration reload the hung load interrupted"), 1) << log();
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(next(), "STOPPING=1\nSTATUS=draining 1 plugins (SIGTERM)");
+    EXPECT_EQ(hostd.waitExit(15s), 4);  // kExitStopTimeout: b never finished loading
+}
+
 TEST_F(Notify, NothingIsSentWithoutNotifySocket) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
