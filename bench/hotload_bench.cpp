@@ -14,16 +14,16 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

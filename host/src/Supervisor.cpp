@@ -125,25 +125,24 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
         HOSTD_LOG(Error, p.name, "the running version stays", {"file", p.path}, {"sha256", p.image->sha256()});
     else
         setState(p, PluginState::Stuck, std::string(job.what) + " never returned");
+    int code = kExitStopTimeout;
     if (_phase == Phase::Done) {  // hung in finish(): the drain is over
-        HOSTD_LOG(Notice, "", "drained", {"exit_code", std::to_string(kExitStopTimeout)});
-        _exitAfterTakeover(kExitStopTimeout);
-    }
-    int code = kExitOsError;
-    try {
-        // Each file not loaded yet says why. The abandoned batch's read-ahead thread may still
-        // read a few files ahead through the directory fd this replaces: it never runs them.
-        applyCompletions();
-        if (ConfigPtr old = _reloadApplying) {
-            HOSTD_LOG(Notice, "", "finishing the configuration reload the hung load interrupted",
-                      {"generation", std::to_string(_generation)});
-            finishReload(*old);  // each step again: done ones change nothing, loads are refused
+        HOSTD_LOG(Notice, "", "drained", {"exit_code", std::to_string(code)});
+    } else {
+        try {
+            applyCompletions();
+            if (ConfigPtr old = _reloadApplying) {
+                HOSTD_LOG(Notice, "", "finishing the configuration reload the hung load interrupted",
+                          {"generation", std::to_string(_generation)});
+                finishReload(*old);  // each step again: done ones change nothing, loads are refused
+            }
+            if (_phase != Phase::Draining) rescan();  // each file not loaded yet says why
+            schedule();
+            code = loop();
+        } catch (const std::exception& e) {  // what run()'s caller would have caught
+            HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
+            code = kExitOsError;
         }
-        if (_phase != Phase::Draining) rescan();
-        schedule();
-        code = loop();
-    } catch (const std::exception& e) {  // what run()'s caller would have caught
-        HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
     }
     _exitAfterTakeover(code);
     std::_Exit(code);  // a hook that returned
