@@ -1,5 +1,7 @@
 #include "CrashGuard.h"
 
+#include "TrustedPath.h"
+
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -33,7 +35,8 @@ ImageRange gRanges[kMaxImages];
 char gNames[kMaxImages][kNameMax];
 std::atomic<std::size_t> gUsed{0};  // slots ever used; only grows
 std::mutex gRegistry;               // serialises writers; the signal handler only reads
-char gBreadcrumbPath[4096] = {};
+int gStateDir = -1;          // the checked state directory, or -1: no breadcrumb
+char gBreadcrumbTmp[64] = {};  // the breadcrumb's own random name until it is complete
 std::atomic<bool> gWritten{false};
 thread_local const char* tPlugin = nullptr;
 thread_local const char* tCallback = nullptr;
@@ -56,7 +59,7 @@ const char* owner(std::uintptr_t pc) {
 }
 
 void writeBreadcrumb(const char* plugin, const char* callback, const char* what) {
-    if (gBreadcrumbPath[0] == '\0' || gWritten.exchange(true)) return;
+    if (gStateDir < 0 || gWritten.exchange(true)) return;
     char line[512];
     char* out = line;
     const char* end = line + sizeof line - 1;
@@ -66,10 +69,11 @@ void writeBreadcrumb(const char* plugin, const char* callback, const char* what)
     append(out, end, " ");
     append(out, end, callback != nullptr ? callback : "own-thread");
     append(out, end, "\n");
-    int fd = ::open(gBreadcrumbPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int fd = ::openat(gStateDir, gBreadcrumbTmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0) return;
     [[maybe_unused]] ssize_t n = ::write(fd, line, static_cast<std::size_t>(out - line));
     ::close(fd);
+    ::renameat(gStateDir, gBreadcrumbTmp, gStateDir, kBreadcrumbFile);
 }
 
 const char* signalName(int sig) {
@@ -138,8 +142,11 @@ void onTerminate() {
 
 }  // namespace
 
-void install(const std::string& breadcrumbPath) {
-    std::snprintf(gBreadcrumbPath, sizeof gBreadcrumbPath, "%s", breadcrumbPath.c_str());
+void install(int stateDirFd) {
+    if (stateDirFd >= 0) {
+        std::snprintf(gBreadcrumbTmp, sizeof gBreadcrumbTmp, "%s", TrustedPath::temporaryName(kBreadcrumbFile).c_str());
+        gStateDir = ::fcntl(stateDirFd, F_DUPFD_CLOEXEC, 0);
+    }
     static AltStack mainThreadStack;
     void* warm[1];
     ::backtrace(warm, 1);  // loads libgcc now, not inside the terminate handler

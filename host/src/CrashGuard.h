@@ -13,9 +13,14 @@ namespace hostd {
 /// Everything the handler touches is preallocated; it only calls async-signal-safe functions.
 namespace CrashGuard {
 
-void install(const std::string& breadcrumbPath);
+constexpr const char* kBreadcrumbFile = "crash.breadcrumb";
+
+void install(int stateDirFd);
     /// Installs the handlers (on an alternate stack) and std::terminate's handler. Call once,
-    /// from the main thread, before plugins are loaded. An empty path disables the breadcrumb.
+    /// from the main thread, before plugins are loaded. The breadcrumb is written in the state
+    /// directory open as stateDirFd (checked by CrashHistory; duplicated here), as a new file
+    /// under a random name (O_EXCL, O_NOFOLLOW) renamed to kBreadcrumbFile: never through a
+    /// link planted there. -1 disables the breadcrumb.
 
 /// Gives the calling thread its own alternate signal stack for its lifetime, so that a stack
 /// overflow in a plugin callback is still attributed. One per host call thread.

@@ -1,37 +1,124 @@
 #include "CrashHistory.h"
 
+#include "Config.h"
+#include "Log.h"
+#include "TrustedPath.h"
+
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
-#include <fstream>
+#include <charconv>
+#include <fcntl.h>
+#include <set>
 #include <sstream>
+#include <system_error>
 #include <unistd.h>
 
 namespace hostd {
 
-CrashHistory::CrashHistory(std::string stateDir) : _dir(std::move(stateDir)) {
+namespace {
+
+bool isSha256(std::string_view s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool isMissing(const std::system_error& e) { return e.code() == std::errc::no_such_file_or_directory; }
+
+std::optional<int> parseCount(std::string_view s) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size() || n < 1 || n > 1000000) return std::nullopt;
+    return n;
+}
+
+}  // namespace
+
+CrashHistory::CrashHistory(const std::string& stateDir) : _path(stateDir) {
     // Not created here: systemd's StateDirectory= or the package does, with the right owner.
-    _usable = ::access(_dir.c_str(), W_OK | X_OK) == 0;
-    std::ifstream in(_dir + "/crash-counts");
-    std::string name, sha;
-    int count = 0;
-    while (in >> name >> count >> sha) _counts[name] = {count, sha};
+    try {
+        _dir = TrustedPath::openDirectory(stateDir, TrustedOwners::current());
+    } catch (const std::exception& e) {
+        _why = e.what();
+        return;
+    }
+    if (::faccessat(_dir.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+        _why = stateDir + ": not writable by uid " + std::to_string(::geteuid());
+        _dir.reset();
+        return;
+    }
+    _usable = true;
+    readCounts();
+}
+
+void CrashHistory::readCounts() {
+    std::string path = _path + "/" + kCountsFile;
+    std::string text;
+    try {
+        text = TrustedPath::readFileAt(_dir.get(), path, TrustedOwners::current(), kMaxCountsBytes);
+    } catch (const std::system_error& e) {
+        if (!isMissing(e)) HOSTD_LOG(Warning, "", "crash counts not read; counting from zero", {"error", e.what()});
+        return;
+    } catch (const PathRefused& e) {
+        HOSTD_LOG(Warning, "", "crash counts refused; counting from zero", {"error", e.what()});
+        return;
+    }
+    std::istringstream in(text);
+    std::string line;
+    int lineNo = 0;
+    while (std::getline(in, line)) {
+        ++lineNo;
+        std::istringstream fields(line);
+        std::string name, count, sha, extra;
+        fields >> name >> count >> sha;
+        auto n = parseCount(count);
+        if (!isValidPluginName(name) || !n || !isSha256(sha) || (fields >> extra)) {
+            HOSTD_LOG(Warning, "", "crash counts: line ignored (expected 'NAME COUNT SHA256')",
+                      {"file", path + ":" + std::to_string(lineNo)});
+            continue;
+        }
+        _counts[name] = {*n, sha};
+    }
+}
+
+std::optional<CrashBreadcrumb> CrashHistory::parseBreadcrumb(const std::string& text, std::string& sha256) {
+    static const std::set<std::string, std::less<>> kSignals{"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "signal", "terminate"};
+    static const std::set<std::string, std::less<>> kCallbacks{"start", "stop", "reload", "load", "unload", "own-thread"};
+    std::istringstream in(text);
+    std::string label, signal, callback, extra;
+    in >> label >> signal >> callback;
+    if (!kSignals.contains(signal) || !kCallbacks.contains(callback) || (in >> extra)) return std::nullopt;
+    // The label is "NAME@SHA256" (PluginImage's crash label), "-" when unattributed.
+    CrashBreadcrumb crumb{"", signal, callback};
+    sha256.clear();
+    if (label == "-") return crumb;
+    auto at = label.find('@');
+    if (at == std::string::npos || !isValidPluginName(label.substr(0, at)) || !isSha256(label.substr(at + 1)))
+        return std::nullopt;
+    crumb.plugin = label.substr(0, at);
+    sha256 = label.substr(at + 1);
+    return crumb;
 }
 
 std::optional<CrashBreadcrumb> CrashHistory::takeBreadcrumb() {
-    std::ifstream in(breadcrumbPath());
-    if (!in) return std::nullopt;
-    std::string label, signal, callback;
-    in >> label >> signal >> callback;
-    in.close();
-    ::unlink(breadcrumbPath().c_str());
-    // The label is "NAME@SHA256" (see Supervisor::crashLabel), "-" when unattributed.
-    CrashBreadcrumb crumb{"", signal.empty() ? "unknown" : signal, callback};
-    std::string sha;
-    if (auto at = label.find('@'); at != std::string::npos) {
-        crumb.plugin = label.substr(0, at);
-        sha = label.substr(at + 1);
+    if (!_usable) return std::nullopt;
+    std::string path = _path + "/" + CrashGuard::kBreadcrumbFile;
+    std::string text;
+    try {
+        text = TrustedPath::readFileAt(_dir.get(), path, TrustedOwners::current(), 4096);
+    } catch (const std::system_error& e) {
+        if (!isMissing(e)) HOSTD_LOG(Warning, "", "crash breadcrumb not read", {"error", e.what()});
+        return std::nullopt;
+    } catch (const PathRefused& e) {
+        HOSTD_LOG(Warning, "", "crash breadcrumb refused; left in place", {"error", e.what()});
+        return std::nullopt;
     }
-    if (!crumb.plugin.empty()) countRun(crumb.plugin, sha);
+    std::string sha;
+    auto crumb = parseBreadcrumb(text, sha);
+    if (!crumb) {
+        HOSTD_LOG(Warning, "", "crash breadcrumb ignored: not one hostd writes; left in place", {"file", path});
+        return std::nullopt;
+    }
+    ::unlinkat(_dir.get(), CrashGuard::kBreadcrumbFile, 0);
+    if (!crumb->plugin.empty()) countRun(crumb->plugin, sha);
     return crumb;
 }
 
@@ -53,12 +140,13 @@ void CrashHistory::forget(const std::string& plugin) {
 
 void CrashHistory::save() const {
     if (!_usable) return;
-    std::string tmp = _dir + "/.crash-counts.tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        for (const auto& [name, e] : _counts) out << name << " " << e.count << " " << e.sha256 << "\n";
+    std::string text;
+    for (const auto& [name, e] : _counts) text += name + " " + std::to_string(e.count) + " " + e.sha256 + "\n";
+    try {
+        TrustedPath::replaceFile(_dir.get(), kCountsFile, text, 0640);
+    } catch (const std::system_error& e) {
+        HOSTD_LOG(Error, "", "crash counts not saved", {"state_dir", _path}, {"error", e.what()});
     }
-    std::rename(tmp.c_str(), (_dir + "/crash-counts").c_str());
 }
 
 }  // namespace hostd

@@ -152,11 +152,11 @@ void Supervisor::openCrashHistory() {
     _crashHistory = std::make_unique<CrashHistory>(_config->host.stateDir);
     if (!_crashHistory->usable()) {
         HOSTD_LOG(Warning, "", "state directory unusable; crash attribution and crash quarantine are off",
-                  {"state_dir", _config->host.stateDir});
-        CrashGuard::install("");
+                  {"state_dir", _config->host.stateDir}, {"reason", _crashHistory->why()});
+        CrashGuard::install(-1);
         return;
     }
-    CrashGuard::install(_crashHistory->breadcrumbPath());
+    CrashGuard::install(_crashHistory->dirFd());
     if (auto crumb = _crashHistory->takeBreadcrumb()) {
         std::string where = crumb->plugin.empty() ? "outside any plugin" : "in plugin " + crumb->plugin;
         std::string what = crumb->signal + (crumb->plugin.empty() ? "" : " in " + crumb->callback);
