@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -377,17 +375,6 @@ void redactIssues(const std::map<std::string, RawSection>& sections, const Confi
         }
 }
 
-bool readFile(const std::string& path, std::string& out) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) return false;  // a directory "opens" and reads empty
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return !in.bad();
-}
-
 }  // namespace
 
 ConfigLoad parseConfig(const std::vector<ConfigText>& sources) {
@@ -413,43 +400,6 @@ ConfigLoad parseConfig(const std::vector<ConfigText>& sources) {
         return std::make_pair(rank(a.origin.file), a.origin.line) < std::make_pair(rank(b.origin.file), b.origin.line);
     });
     if (!anyError) result.config = std::move(snapshot);
-    return result;
-}
-
-ConfigLoad loadConfig(const std::string& mainFile, bool mainFileRequired) {
-    namespace fs = std::filesystem;
-    std::vector<ConfigText> sources;
-    std::vector<ConfigIssue> readErrors;
-    std::error_code ec;
-    if (fs::exists(mainFile, ec)) {
-        ConfigText t{mainFile, {}};
-        if (!readFile(mainFile, t.text))
-            readErrors.push_back({{mainFile, 0}, "cannot read configuration file (not a readable regular file)", false});
-        sources.push_back(std::move(t));
-    } else if (mainFileRequired) {
-        readErrors.push_back({{mainFile, 0}, "configuration file not found", false});
-    }
-    fs::path dropins = mainFile + ".d";
-    if (fs::is_directory(dropins, ec)) {
-        std::vector<fs::path> names;
-        for (const auto& entry : fs::directory_iterator(dropins, ec))
-            if (entry.path().extension() == ".conf" && entry.path().filename().string().front() != '.')
-                names.push_back(entry.path());
-        std::sort(names.begin(), names.end());
-        for (const auto& p : names) {
-            ConfigText t{p.string(), {}};
-            if (!readFile(p.string(), t.text)) {
-                readErrors.push_back({{p.string(), 0}, "cannot read configuration file (not a readable regular file)", false});
-                continue;
-            }
-            sources.push_back(std::move(t));
-        }
-    }
-    ConfigLoad result = parseConfig(sources);
-    if (!readErrors.empty()) {
-        result.issues.insert(result.issues.begin(), readErrors.begin(), readErrors.end());
-        result.config.reset();
-    }
     return result;
 }
 

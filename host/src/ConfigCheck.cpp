@@ -2,12 +2,15 @@
 
 #include "DependencyGraph.h"
 #include "ExitCode.h"
+#include "ControlSocket.h"
 #include "MetricsServer.h"
+#include "PidFile.h"
 #include "Privileges.h"
 #include "StartupError.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iomanip>
 
 namespace hostd {
@@ -45,6 +48,33 @@ void printEffective(const ConfigSnapshot& c, std::ostream& out) {
     out << "\n";
 }
 
+/// The trust rules (TrustedPath.h) on every path the configuration names, as the start will
+/// apply them: what hostd reads or writes as root with hostd's user among the owners (it keeps
+/// using them after the privilege drop), what it uses only as that user with the owners it will
+/// have then.
+void checkPaths(const ConfigSnapshot& c, const std::string& pluginDir, const std::function<Origin(const std::string&)>& origin,
+                std::vector<ConfigIssue>& issues) {
+    const HostSettings& h = c.host;
+    TrustedOwners owners = hostdOwners(h);
+    auto refuse = [&](const std::string& key, const std::string& why, bool warning = false) {
+        if (!why.empty()) issues.push_back({origin(key), key + ": refused: " + why, warning});
+    };
+    refuse("plugin_dir", TrustedPath::refusal(pluginDir, owners, true));
+    if (std::string why = TrustedPath::refusal(h.stateDir, owners, true); !why.empty())
+        refuse("state_dir", why + " (crash attribution and quarantine will be off)", true);
+    if (!h.pidfile.empty()) refuse("pidfile", PidFile::refusal(h.pidfile, owners));
+    if (!h.controlSocket.empty()) {
+        std::string why = ControlSocket::directoryRefusal(h.controlSocket, owners);
+        if (!why.empty()) issues.push_back({origin("control_socket"), why, false});
+    }
+    if (h.logTarget.starts_with('/')) refuse("log_target", TrustedPath::refusal(h.logTarget, owners, false));
+    if (!h.metricsTokenFile.empty()) try {
+            readTokenFile(h.metricsTokenFile, owners);  // what the start would refuse
+        } catch (const StartupError& e) {
+            issues.push_back({origin("metrics_token_file"), e.what(), false});
+        }
+}
+
 }  // namespace
 
 int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
@@ -77,11 +107,7 @@ int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
             if (dirExists && !fs::exists(dir + "/" + name + ".so", ec))
                 issues.push_back({p.origin, "no plugin file " + dir + "/" + name + ".so for [plugin." + name + "]", true});
         }
-        if (!c.host.metricsTokenFile.empty()) try {
-                readTokenFile(c.host.metricsTokenFile);  // what the start would refuse
-            } catch (const StartupError& e) {
-                issues.push_back({hostOrigin("metrics_token_file"), e.what(), false});
-            }
+        checkPaths(c, dir, hostOrigin, issues);
         for (const auto& cycle : graph.cycles()) {
             const PluginSection& first = c.plugins.at(cycle.front());
             auto o = first.origins.find("requires");

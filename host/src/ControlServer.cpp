@@ -2,6 +2,7 @@
 
 #include "ExitCode.h"
 #include "Log.h"
+#include "Privileges.h"
 #include "StartupError.h"
 
 #include <algorithm>
@@ -60,7 +61,7 @@ std::optional<ControlSocket> openControlSocket(const ConfigSnapshot& config) {
         throw StartupError(kExitConfig, (o == config.hostOrigins.end() ? "" : o->second.str() + ": ") + "control_group '" +
                                             h.controlGroup + "' does not exist");
     }
-    return ControlSocket::open(h.controlSocket, config.hostOrigins.count("control_socket") > 0, group);
+    return ControlSocket::open(h.controlSocket, config.hostOrigins.count("control_socket") > 0, hostdOwners(h), group);
 }
 
 ControlServer::ControlServer(EventLoop& loop, ControlSocket socket, const ControlCommands& commands)

@@ -3,6 +3,7 @@
 #include "ExitCode.h"
 #include "Log.h"
 #include "StartupError.h"
+#include "TrustedPath.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <system_error>
 #include <utility>
 
 namespace hostd {
@@ -33,29 +35,17 @@ bool toAddress(const std::string& path, sockaddr_un& addr) {
 
 [[noreturn]] void failErrno(int code, const std::string& what) { throw StartupError(code, systemErrorText(what, errno)); }
 
-std::string octal(mode_t mode) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-    return buf;
-}
-
 /// Returns false if the directory does not exist; throws if it exists but is not to be trusted.
-bool checkDirectory(const std::string& socketPath, const std::string& dir) {
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) != 0) {
-        if (errno == ENOENT) return false;
-        failErrno(kExitOsError, "control_socket " + socketPath + ": cannot inspect directory " + dir);
+bool checkDirectory(const std::string& socketPath, const std::string& dir, const TrustedOwners& owners) {
+    try {
+        TrustedPath::openDirectory(dir, owners);
+        return true;
+    } catch (const PathRefused& e) {
+        throw StartupError(kExitConfig, "control_socket " + socketPath + ": directory " + dir + " refused: " + e.about(dir));
+    } catch (const std::system_error& e) {
+        if (e.code() == std::errc::no_such_file_or_directory) return false;
+        throw StartupError(kExitOsError, "control_socket " + socketPath + ": cannot inspect directory " + dir + ": " + e.what());
     }
-    auto refuse = [&](const std::string& why) {
-        throw StartupError(kExitConfig, "control_socket " + socketPath + ": directory " + dir + " refused: " + why);
-    };
-    if (S_ISLNK(st.st_mode)) refuse("is a symbolic link");
-    if (!S_ISDIR(st.st_mode)) refuse("is not a directory");
-    if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        refuse("owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " + std::to_string(::geteuid()));
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-        refuse("group- or world-writable without the sticky bit (mode " + octal(st.st_mode) + ")");
-    return true;
 }
 
 /// Deals with whatever already is at path: nothing, a live listener (refused), or a socket file
@@ -91,9 +81,19 @@ std::string checkSocketPath(const std::string& key, const std::string& value) {
     return {};
 }
 
-std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool explicitlySet, std::optional<gid_t> group) {
+std::string ControlSocket::directoryRefusal(const std::string& path, const TrustedOwners& owners) {
+    try {
+        checkDirectory(path, dirName(path), owners);
+    } catch (const StartupError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool explicitlySet, const TrustedOwners& owners,
+                                                 std::optional<gid_t> group) {
     std::string dir = dirName(path);
-    if (!checkDirectory(path, dir)) {
+    if (!checkDirectory(path, dir, owners)) {
         if (explicitlySet)
             throw StartupError(kExitConfig, "control_socket " + path + ": directory " + dir + " does not exist");
         HOSTD_LOG(Warning, "", "control socket directory does not exist; running without hostctl access",
@@ -106,11 +106,10 @@ std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool e
     // Bound under a temporary name, given its mode, listening, and only then renamed into place:
     // the real name never exists with the umask's mode, nor as a socket that refuses
     // connections (which a second hostd starting now would take for stale).
-    std::string tmp = dir + (dir == "/" ? "" : "/") + ".hostd-control." + std::to_string(::getpid());
+    std::string tmp = dir + (dir == "/" ? "" : "/") + TrustedPath::temporaryName("hostd-control");
     sockaddr_un addr{};
     if (!toAddress(tmp, addr))
         throw StartupError(kExitConfig, "control_socket " + path + ": directory name too long for a unix socket");
-    ::unlink(tmp.c_str());  // left by a killed process with our pid
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         failErrno(kExitOsError, "control_socket: bind " + tmp);
     // A group the process is not in (not root, no CAP_CHOWN) is refused by the kernel: then only

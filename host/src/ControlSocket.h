@@ -1,5 +1,6 @@
 #pragma once
 
+#include "TrustedPath.h"
 #include "UniqueFd.h"
 
 #include <optional>
@@ -13,15 +14,16 @@ namespace hostd {
 /// creation with mode 0660, and its removal when hostd exits. What is said over it is
 /// ControlServer's business.
 ///
-/// The directory rule: it must exist, be a directory (not a symbolic link to one), be owned
-/// by root or hostd's user, and not be group- or world-writable unless it has the sticky bit
-/// (like /tmp, where nobody can remove or replace another user's file). Otherwise another
-/// user could swap the socket for their own and collect the commands of root's hostctl.
+/// The directory rule: it must exist and pass the trust rules (TrustedPath.h): owned by root or
+/// hostd's user, not a symbolic link, not group- or world-writable, not even with the sticky
+/// bit, and so every directory above it (sticky ones allowed). Otherwise another user could
+/// bind the name first, or swap the socket for their own, and collect the commands of root's
+/// hostctl.
 class ControlSocket {
 public:
     static constexpr const char* kDefaultPath = "/run/hostd/control.sock";
 
-    static std::optional<ControlSocket> open(const std::string& path, bool explicitlySet,
+    static std::optional<ControlSocket> open(const std::string& path, bool explicitlySet, const TrustedOwners& owners,
                                              std::optional<gid_t> group = std::nullopt);
         /// Creates and listens on path (non-blocking, close-on-exec), mode 0660, its group set
         /// to group if given (so that its members can connect). If path's directory does
@@ -31,6 +33,10 @@ public:
         /// Throws StartupError: kExitConfig for a missing (explicitly set) or untrustworthy
         /// directory or a path that is not a socket; kExitOsError if another process listens
         /// on path ("another hostd is listening on PATH") or a system call fails.
+
+    static std::string directoryRefusal(const std::string& path, const TrustedOwners& owners);
+        /// For --check-config: why open() would refuse path's directory, or empty (also when
+        /// it does not exist).
 
     ControlSocket(ControlSocket&& other) noexcept;
     ControlSocket& operator=(ControlSocket&& other) noexcept;

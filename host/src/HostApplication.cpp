@@ -6,6 +6,7 @@
 #include "ExitCode.h"
 #include "Log.h"
 #include "LogOutput.h"
+#include "MetricsServer.h"
 #include "Notifier.h"
 #include "Privileges.h"
 #include "Rlimits.h"
@@ -170,11 +171,14 @@ int HostApplication::main(const std::vector<std::string>& args) {
 int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport& report) {
     try {
         // The log first, so that with --daemon every later line (a held pidfile too) is kept.
-        openLogOutput(config.host);
+        openLogOutput(config.host, hostdOwners(config.host));
         // The pidfile next: a second instance must be refused before it changes anything else.
         std::string pidfile = _pidfilePath.value_or(config.host.pidfile);
-        if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile);
+        if (!pidfile.empty()) _pidFile = PidFile::acquire(pidfile, hostdOwners(config.host));
         _controlSocket = openControlSocket(config);  // like the pidfile: where only root may write
+        // Read as root: the token file may be root's own (0600), and must be root's or hostd's user's.
+        if (!config.host.metricsListen.empty() && !config.host.metricsTokenFile.empty())
+            _metricsToken = readTokenFile(config.host.metricsTokenFile, hostdOwners(config.host));
         applyLimits(config);  // while raising a hard limit is still allowed
         reserveDescriptorTable();  // while hostd has one thread (Rlimits.h)
         dropPrivileges(config);
@@ -194,7 +198,7 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
     int code = kExitOk;
     bool abandoned = false;
     try {
-        Supervisor supervisor(std::move(config), std::move(source), std::move(_controlSocket));
+        Supervisor supervisor(std::move(config), std::move(source), std::move(_controlSocket), std::exchange(_metricsToken, {}));
         // After a plugin's load hung this thread, the loop ends on another one (LoadWatch.h):
         // the same leaving as with abandoned calls, from there.
         supervisor.setExitAfterTakeover([this](int exitCode) {

@@ -47,6 +47,7 @@ private:
     std::optional<std::string> _pidfilePath;  ///< --pidfile, made absolute.
     std::optional<PidFile> _pidFile;          ///< Held from start-up to the end of main().
     std::optional<ControlSocket> _controlSocket;  ///< Opened before the privilege drop; the Supervisor serves it.
+    std::string _metricsToken;                    ///< Read before the privilege drop; the Supervisor's metrics use it.
     bool _daemon = false;
     bool _checkConfig = false;
     bool _verbose = false;

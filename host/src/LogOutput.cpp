@@ -49,21 +49,18 @@ void writeAll(int fd, std::string_view data) {
     }
 }
 
-UniqueFd openLogFile(const std::string& path) {
-    // O_NOFOLLOW: hostd opens its log as root; a symlink planted in a log directory must not
-    // make it append to another file.
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640));
-    if (!fd) {
-        int error = errno;
-        std::string what = "cannot open log file " + path;
-        if (error == ELOOP) what += " (a symbolic link; log_target must name the file itself)";
-        throw std::system_error(error, std::generic_category(), what);
+UniqueFd openLogFile(const std::string& path, const TrustedOwners& owners) {
+    // hostd opens its log as root: a link planted in a log directory must not make it append
+    // to another file, nor a directory others can write to let them swap the file.
+    try {
+        UniqueFd dir = TrustedPath::openDirectory(TrustedPath::split(path).dir, owners);
+        bool created = false;
+        return TrustedPath::openOrCreate(dir.get(), path, O_WRONLY | O_APPEND, 0640, owners, created);
+    } catch (const PathRefused& e) {
+        throw PathRefused(e.path(), e.rule() + (e.path() == path ? "" : " (the directory of log file " + path + ")"));
+    } catch (const std::system_error& e) {
+        throw std::system_error(e.code(), "cannot open log file " + path);
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat " + path);
-    if (!S_ISREG(st.st_mode))
-        throw std::system_error(EINVAL, std::generic_category(), "cannot open log file " + path + " (not a regular file)");
-    return fd;
 }
 
 int syslogPriority(Level level) { return static_cast<int>(level); }  // Level values are the priorities
@@ -96,9 +93,9 @@ LogDestination logDestination(const HostSettings& host) {
     return d;
 }
 
-void LogOutput::open(const LogDestination& destination) {
+void LogOutput::open(const LogDestination& destination, const TrustedOwners& owners) {
     UniqueFd file;
-    if (destination.isFile()) file = openLogFile(destination.target);
+    if (destination.isFile()) file = openLogFile(destination.target, owners);
     Sink sink = destination.isFile() ? Sink::File : destination.target == "syslog" ? Sink::Syslog : Sink::Stderr;
     Output& out = output();
     std::lock_guard<std::mutex> lock(out.mutex);
@@ -120,7 +117,7 @@ void LogOutput::reopen() {
         if (!out.destination.isFile()) return;
         path = out.destination.target;
     }
-    UniqueFd file = openLogFile(path);
+    UniqueFd file = openLogFile(path, TrustedOwners::current());
     std::lock_guard<std::mutex> lock(out.mutex);
     if (out.destination.target == path) std::swap(out.file, file);
 }
@@ -173,10 +170,12 @@ void LogOutput::write(const LogRecord& record) {
     if (line.capacity() > 65536) std::string().swap(line);  // after a huge plugin message
 }
 
-void openLogOutput(const HostSettings& host) {
+void openLogOutput(const HostSettings& host, const TrustedOwners& owners) {
     LogDestination d = logDestination(host);
     try {
-        LogOutput::open(d);
+        LogOutput::open(d, owners);
+    } catch (const PathRefused& e) {
+        throw StartupError(kExitConfig, "log_target " + d.target + ": refused: " + e.what());
     } catch (const std::system_error& e) {
         throw StartupError(kExitConfig, e.what());
     }
@@ -190,7 +189,7 @@ void reconfigureLog(const HostSettings& host) {
               {"target", next.target});
     try {
         LogOutput::open(next);
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {  // PathRefused, std::system_error
         HOSTD_LOG(Error, "", "cannot change the log output; keeping the previous one", {"error", e.what()});
         return;
     }
@@ -206,7 +205,7 @@ void reopenLogFile() {
     }
     try {
         LogOutput::reopen();
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {  // PathRefused, std::system_error
         HOSTD_LOG(Error, "", "cannot reopen the log file; still writing to the previous one", {"path", d.target},
                   {"error", e.what()});
         return;

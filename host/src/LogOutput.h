@@ -1,6 +1,7 @@
 #pragma once
 
 #include "LogFormat.h"
+#include "TrustedPath.h"
 
 #include <string>
 #include <string_view>
@@ -38,14 +39,17 @@ LogDestination logDestination(const HostSettings& host);
 /// journal's pipe costs a few microseconds.
 class LogOutput {
 public:
-    static void open(const LogDestination& destination);
-        /// Switches to destination; a file is opened O_APPEND|O_CLOEXEC|O_NOFOLLOW, created
-        /// with mode 0640, and must be a regular file. Throws std::system_error naming the
-        /// file; the previous output then stays in use.
+    static void open(const LogDestination& destination, const TrustedOwners& owners = TrustedOwners::current());
+        /// Switches to destination. A file is opened relative to its directory, which must pass
+        /// the trust rules for owners (TrustedPath.h), with O_APPEND|O_NOFOLLOW: created with
+        /// mode 0640, or else a regular file of a trusted owner, with one link, not group- or
+        /// world-writable. Throws PathRefused, or std::system_error naming the file; the
+        /// previous output then stays in use.
 
     static void reopen();
-        /// For a file target: opens the path again (logrotate renamed the file) and switches
-        /// to the new file. Throws std::system_error; the current file then stays in use.
+        /// For a file target: opens the path again (logrotate renamed the file), with the
+        /// effective uid's owners, and switches to the new file. Throws as open() does; the
+        /// current file then stays in use.
 
     static LogDestination current();
 
@@ -53,8 +57,9 @@ public:
         /// Formats and writes one line. Thread-safe; never throws.
 };
 
-void openLogOutput(const HostSettings& host);
-    /// At start-up, before any plugin: switches to the configured destination. Throws
+void openLogOutput(const HostSettings& host, const TrustedOwners& owners);
+    /// At start-up, before any plugin: switches to the configured destination, a file trusted
+    /// for owners (hostd's user too: it reopens the file after the privilege drop). Throws
     /// StartupError (kExitConfig) naming the file and the reason.
 
 void reconfigureLog(const HostSettings& host);

@@ -9,6 +9,7 @@
 #include "Sha256.h"
 #include "StartupError.h"
 #include "StatusBoard.h"
+#include "TrustedPath.h"
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -159,36 +160,39 @@ private:
 
 }  // namespace
 
-std::string readTokenFile(const std::string& path) {
+std::string readTokenFile(const std::string& path, const TrustedOwners& owners) {
     auto refuse = [&](const std::string& why) {
         return StartupError(kExitConfig, "metrics_token_file " + path + ": " + why);
     };
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd) throw refuse(systemErrorText("cannot open", errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) throw refuse("not a regular file");
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw refuse(std::string("refused: group- or world-accessible (mode ") + mode + "); chmod 600 it");
+    std::string token;
+    try {
+        UniqueFd dir = TrustedPath::openDirectory(TrustedPath::split(path).dir, owners);
+        UniqueFd fd = TrustedPath::openFile(dir.get(), path, O_RDONLY, owners, 4096);
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0) throw refuse(systemErrorText("cannot stat", errno));
+        if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+            char mode[8];
+            std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+            throw refuse(std::string("refused: group- or world-accessible (mode ") + mode + "); chmod 600 it");
+        }
+        token = TrustedPath::readFileAt(dir.get(), path, owners, 4096);
+    } catch (const PathRefused& e) {
+        throw refuse("refused: " + e.about(path));
+    } catch (const std::system_error& e) {
+        throw refuse("cannot read: " + e.code().message());
     }
-    if (st.st_size > 4096) throw refuse("larger than 4096 bytes");
-    std::string token(static_cast<std::size_t>(st.st_size), '\0');
-    ssize_t n = ::read(fd.get(), token.data(), token.size());
-    if (n < 0) throw refuse(systemErrorText("cannot read", errno));
-    token.resize(static_cast<std::size_t>(n));
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
     if (token.empty()) throw refuse("empty");
     return token;
 }
 
-std::unique_ptr<MetricsServer> MetricsServer::create(const ConfigSnapshot& config, EventLoop& loop) {
+std::unique_ptr<MetricsServer> MetricsServer::create(const ConfigSnapshot& config, EventLoop& loop, std::string token) {
     const HostSettings& h = config.host;
     if (h.metricsListen.empty()) return nullptr;
     std::string why;
     auto address = ListenAddress::parse(h.metricsListen, why);
     if (!address) throw StartupError(kExitConfig, "metrics_listen = '" + h.metricsListen + "': " + why);
-    std::string token = h.metricsTokenFile.empty() ? "" : readTokenFile(h.metricsTokenFile);
+    if (!h.metricsTokenFile.empty() && token.empty()) token = readTokenFile(h.metricsTokenFile, TrustedOwners::current());
     UniqueFd listener = listenOn(*address);
     std::unique_ptr<MetricsServer> server(new MetricsServer(loop, std::move(listener), h.metricsTokenFile, token));
     HOSTD_LOG(Info, "", "metrics listening", {"address", boundAddress(server->_listener.get(), address->ipv6)},
@@ -261,7 +265,7 @@ void MetricsServer::applyReload(MetricsServer* server, const ConfigSnapshot& aft
     }
     if (b.metricsTokenFile.empty()) return;
     try {
-        std::string digest = sha256(readTokenFile(b.metricsTokenFile));
+        std::string digest = sha256(readTokenFile(b.metricsTokenFile, TrustedOwners::current()));
         std::lock_guard lock(server->_tokenMutex);
         server->_tokenDigest = std::move(digest);
     } catch (const StartupError& e) {

@@ -3,6 +3,7 @@
 #include "Config.h"
 #include "ConnectionPool.h"
 #include "EventLoop.h"
+#include "TrustedPath.h"
 #include "UniqueFd.h"
 
 #include <memory>
@@ -20,16 +21,18 @@ namespace hostd {
 /// bodies are never read: only GET is served.
 class MetricsServer {
 public:
-    static std::unique_ptr<MetricsServer> create(const ConfigSnapshot& config, EventLoop& loop);
-        /// Nothing (no socket, no thread) when metrics_listen is empty. Logs
-        /// "metrics listening address=HOST:PORT". Throws StartupError (exit 78) for an unusable
-        /// metrics_token_file, std::system_error if the address cannot be bound.
+    static std::unique_ptr<MetricsServer> create(const ConfigSnapshot& config, EventLoop& loop, std::string token = {});
+        /// Nothing (no socket, no thread) when metrics_listen is empty. token: the content of
+        /// metrics_token_file, read before the privilege drop (readTokenFile); read here if
+        /// empty. Logs "metrics listening address=HOST:PORT". Throws StartupError (exit 78) for
+        /// an unusable metrics_token_file, std::system_error if the address cannot be bound.
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
     MetricsServer& operator=(const MetricsServer&) = delete;
 
     static void applyReload(MetricsServer* server, const ConfigSnapshot& after);
-        /// After a configuration reload: re-reads the token file (rotation without a restart).
+        /// After a configuration reload: re-reads the token file (rotation without a restart),
+        /// as hostd's user now: a file only root can read stays as it was read at start.
         /// A changed metrics_listen or metrics_allow_remote applies at the next start; the
         /// Supervisor warns about it with the other restart-only keys.
 
@@ -50,8 +53,10 @@ private:
     std::unique_ptr<ConnectionPool> _pool;
 };
 
-std::string readTokenFile(const std::string& path);
+std::string readTokenFile(const std::string& path, const TrustedOwners& owners);
     /// The token in path, trailing white space removed. Throws StartupError (kExitConfig) if
-    /// the file is missing, not a regular file, group- or world-accessible, or empty.
+    /// the file is missing, breaks the trust rules for owners (TrustedPath.h: root or hostd's
+    /// user, one link, no link to it, its directories likewise), is group- or world-accessible,
+    /// larger than 4096 bytes, or empty.
 
 }  // namespace hostd

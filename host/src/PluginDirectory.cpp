@@ -1,20 +1,29 @@
 #include "PluginDirectory.h"
 
 #include "Config.h"
+#include "TrustedPath.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace hostd {
 
-bool PluginDirectory::open(std::string& error) {
-    _fd.reset(::open(_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!_fd) error = std::strerror(errno);
-    return static_cast<bool>(_fd);
+PluginDirectory::Opened PluginDirectory::open(std::string& error) {
+    try {
+        _fd = TrustedPath::openDirectory(_path, TrustedOwners::current());
+        return Opened::Yes;
+    } catch (const PathRefused& e) {
+        error = e.about(_path);
+        return Opened::Refused;
+    } catch (const std::system_error& e) {
+        error = e.what();
+        return Opened::Missing;
+    }
 }
 
 std::optional<std::string> PluginDirectory::pluginName(const std::string& fileName, bool* invalidName) {

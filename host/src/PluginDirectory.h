@@ -18,8 +18,13 @@ public:
     const std::string& path() const noexcept { return _path; }
     std::string filePath(const std::string& name) const { return _path + "/" + name + ".so"; }
 
-    bool open(std::string& error);
-        /// Opens the directory (O_DIRECTORY); on failure returns false with the reason.
+    enum class Opened { Yes, Missing, Refused };
+
+    Opened open(std::string& error);
+        /// Opens the directory after checking it and every directory above it against the trust
+        /// rules (TrustedPath.h): whoever can write to it, or swap it for a link to another
+        /// directory, could replace a plugin. On failure, error says why: Missing (a component
+        /// does not exist, or cannot be opened), Refused (a rule is broken).
 
     int fd() const noexcept { return _fd.get(); }
 

@@ -248,6 +248,13 @@ std::string joinCapabilities(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
+TrustedOwners hostdOwners(const HostSettings& host) {
+    TrustedOwners owners = TrustedOwners::current();
+    if (!host.user.empty())
+        if (auto user = lookupUser(host.user)) owners.add(user->uid);
+    return owners;
+}
+
 std::string checkAccountExists(const std::string& key, const std::string& value) {
     if (value.empty()) return {};
     bool found = key == "user" ? lookupUser(value).has_value() : lookupGroup(value).has_value();

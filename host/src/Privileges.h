@@ -4,9 +4,12 @@
 #include <string_view>
 #include <vector>
 
+#include "TrustedPath.h"
+
 namespace hostd {
 
 class ConfigSnapshot;
+struct HostSettings;
 
 /// Least privilege with libcap (DESIGN.md section 5), from the [hostd] keys user, group and
 /// capabilities.
@@ -44,6 +47,12 @@ std::string checkAccountName(const std::string& key, const std::string& value);
     /// For the configuration validator: an empty string if value can be a user or group
     /// name, a numeric id, or is empty (keep the starting one), else the message. Whether
     /// it exists is checked at start.
+
+TrustedOwners hostdOwners(const HostSettings& host);
+    /// Root, the effective uid, and the configured user (once it resolves): who may own what
+    /// hostd writes as root and keeps using after the privilege drop (pidfile, log file,
+    /// control socket directory) or reads for its user (the metrics token). What decides what
+    /// root does (the configuration) is trusted only from root or the effective uid.
 
 std::string checkAccountExists(const std::string& key, const std::string& value);
     /// For --check-config: an empty string if value is empty, a numeric id, or a user

@@ -28,7 +28,7 @@ std::string signalName(int sig) {
 
 }  // namespace
 
-Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control)
+Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control, std::string metricsToken)
     : _config(std::move(config)), _source(std::move(source)) {
     _loop.add(_signals.fd(), [this] {
         while (auto sig = _signals.read()) onSignal(*sig);
@@ -43,7 +43,7 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
     });
     openControl(std::move(control));
     StatusBoard::instance().configApplied(_config);
-    _metrics = MetricsServer::create(*_config, _loop);
+    _metrics = MetricsServer::create(*_config, _loop, std::move(metricsToken));
 }
 
 void Supervisor::applyCompletions() {

@@ -39,7 +39,8 @@ class PluginPrefetch;
 /// SupervisorDirectory.cpp (plugin files arriving, changing and leaving).
 class Supervisor {
 public:
-    Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control = std::nullopt);
+    Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control = std::nullopt,
+               std::string metricsToken = {});
         /// Serves hostctl on control (openControlSocket()) if given. Throws std::system_error if
         /// the event loop or inotify cannot be set up.
     ~Supervisor();

@@ -18,27 +18,6 @@ namespace hostd {
 using detail::joined;
 using detail::millis;
 
-namespace {
-
-std::string octal(mode_t mode) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-    return buf;
-}
-
-/// The plugin directory must be as trustworthy as the files in it: whoever can write to it
-/// can replace a plugin.
-std::string untrustedDirReason(int fd) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return "cannot stat";
-    if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        return "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " + std::to_string(::geteuid());
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) return "group- or world-writable (mode " + octal(st.st_mode) + ")";
-    return {};
-}
-
-}  // namespace
-
 TrustPolicy Supervisor::trustPolicy(const std::string& name) const {
     TrustPolicy policy;
     policy.allowSymlinks = _config->host.allowSymlinks;
@@ -145,13 +124,17 @@ void Supervisor::rescan() {
     // the directory (re)appears. Unchanged files are no-ops (same sha256).
     _dir.emplace(pluginDir());
     std::string error;
-    if (!_dir->open(error)) {
+    switch (_dir->open(error)) {
+    case PluginDirectory::Opened::Yes: break;
+    case PluginDirectory::Opened::Missing:
         HOSTD_LOG(Warning, "", "plugin directory cannot be opened; waiting for it to appear", {"path", pluginDir()},
                   {"error", error});
         _dir.reset();
-    } else if (std::string why = untrustedDirReason(_dir->fd()); !why.empty()) {
-        HOSTD_LOG(Error, "", "plugin directory refused; no plugin is loaded from it", {"path", pluginDir()}, {"reason", why});
+        break;
+    case PluginDirectory::Opened::Refused:
+        HOSTD_LOG(Error, "", "plugin directory refused; no plugin is loaded from it", {"path", pluginDir()}, {"reason", error});
         _dir.reset();
+        break;
     }
     std::vector<std::string> present, ignored;
     if (_dir) present = _dir->scan(ignored);

@@ -85,8 +85,8 @@ UniqueFd openRoot() {
 void checkDirectory(int fd, const std::string& where, const TrustedOwners& owners, bool ancestor) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) fail(errno, "cannot stat " + where);
-    if (!S_ISDIR(st.st_mode)) throw PathRefused(where + ": not a directory");
-    if (std::string why = violation(st, owners, ancestor); !why.empty()) throw PathRefused(where + ": " + why);
+    if (!S_ISDIR(st.st_mode)) throw PathRefused(where, "not a directory");
+    if (std::string why = violation(st, owners, ancestor); !why.empty()) throw PathRefused(where, why);
 }
 
 }  // namespace
@@ -100,7 +100,7 @@ std::string violation(const struct stat& st, const TrustedOwners& owners, bool s
 }
 
 UniqueFd openDirectory(const std::string& path, const TrustedOwners& owners) {
-    if (path.empty() || path.front() != '/') throw PathRefused(path + ": not an absolute path");
+    if (path.empty() || path.front() != '/') throw PathRefused(path, "not an absolute path");
     std::deque<std::string> todo = components(path);
     UniqueFd current = openRoot();
     std::string where = "/";
@@ -123,10 +123,10 @@ UniqueFd openDirectory(const std::string& path, const TrustedOwners& owners) {
         struct stat st {};
         if (::fstat(fd.get(), &st) != 0) fail(errno, "cannot stat " + next);
         if (S_ISLNK(st.st_mode)) {
-            if (last) throw PathRefused(next + ": is a symbolic link");
+            if (last) throw PathRefused(next, "is a symbolic link");
             if (!owners.contains(st.st_uid))
-                throw PathRefused(next + ": symbolic link owned by uid " + std::to_string(st.st_uid) + ", must be owned by " +
-                                  owners.describe());
+                throw PathRefused(next, "symbolic link owned by uid " + std::to_string(st.st_uid) + ", must be owned by " +
+                                            owners.describe());
             if (++links > kMaxSymlinks) fail(ELOOP, path);
             std::string target = readLink(fd.get(), next);
             std::deque<std::string> more = components(target);
@@ -153,22 +153,53 @@ Split split(const std::string& path) {
     return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
+namespace {
+
+/// Checks an opened file against the rules; throws PathRefused.
+void checkFile(int fd, const std::string& path, const TrustedOwners& owners, std::size_t maxBytes) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) fail(errno, "cannot stat " + path);
+    if (!S_ISREG(st.st_mode)) throw PathRefused(path, "not a regular file");
+    if (std::string why = violation(st, owners); !why.empty()) throw PathRefused(path, why);
+    // A second name elsewhere (a hard link) means whoever made it may read or change it there.
+    if (st.st_nlink != 1) throw PathRefused(path, "has " + std::to_string(st.st_nlink) + " hard links, must have 1");
+    if (maxBytes != 0 && static_cast<std::uint64_t>(st.st_size) > maxBytes)
+        throw PathRefused(path, "larger than " + std::to_string(maxBytes) + " bytes");
+}
+
+}  // namespace
+
 UniqueFd openFile(int dirFd, const std::string& path, int flags, const TrustedOwners& owners, std::size_t maxBytes) {
     std::string name = split(path).name;
-    UniqueFd fd(::openat(dirFd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+    // O_NONBLOCK: a FIFO planted under the name must not block the open (it is refused below).
+    UniqueFd fd(::openat(dirFd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) {
-        if (errno == ELOOP) throw PathRefused(path + ": is a symbolic link");
+        if (errno == ELOOP) throw PathRefused(path, "is a symbolic link");
         fail(errno, path);
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) fail(errno, "cannot stat " + path);
-    if (!S_ISREG(st.st_mode)) throw PathRefused(path + ": not a regular file");
-    if (std::string why = violation(st, owners); !why.empty()) throw PathRefused(path + ": " + why);
-    // A second name elsewhere (a hard link) means whoever made it may read or change it there.
-    if (st.st_nlink != 1) throw PathRefused(path + ": has " + std::to_string(st.st_nlink) + " hard links, must have 1");
-    if (maxBytes != 0 && static_cast<std::uint64_t>(st.st_size) > maxBytes)
-        throw PathRefused(path + ": larger than " + std::to_string(maxBytes) + " bytes");
+    checkFile(fd.get(), path, owners, maxBytes);
+    if (!(flags & O_NONBLOCK)) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
     return fd;
+}
+
+UniqueFd openOrCreate(int dirFd, const std::string& path, int flags, mode_t mode, const TrustedOwners& owners, bool& created) {
+    std::string name = split(path).name;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        UniqueFd fd(::openat(dirFd, name.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode));
+        if (fd) {
+            created = true;
+            if (::fchmod(fd.get(), mode) != 0) fail(errno, "cannot set the mode of " + path);  // whatever the umask
+            return fd;
+        }
+        if (errno != EEXIST) fail(errno, path);
+        try {
+            created = false;
+            return openFile(dirFd, path, flags, owners);
+        } catch (const std::system_error& e) {
+            if (e.code() != std::errc::no_such_file_or_directory) throw;  // removed meanwhile: create it
+        }
+    }
+    fail(EAGAIN, path + " keeps appearing and disappearing");
 }
 
 std::string readFileAt(int dirFd, const std::string& path, const TrustedOwners& owners, std::size_t maxBytes) {
@@ -182,7 +213,7 @@ std::string readFileAt(int dirFd, const std::string& path, const TrustedOwners& 
         if (n == 0) return out;
         // It may grow after the size check: the cap holds for what is read, too.
         if (out.size() + static_cast<std::size_t>(n) > maxBytes)
-            throw PathRefused(path + ": larger than " + std::to_string(maxBytes) + " bytes");
+            throw PathRefused(path, "larger than " + std::to_string(maxBytes) + " bytes");
         out.append(buf, static_cast<std::size_t>(n));
     }
 }
@@ -190,6 +221,22 @@ std::string readFileAt(int dirFd, const std::string& path, const TrustedOwners& 
 std::string readFile(const std::string& path, const TrustedOwners& owners, std::size_t maxBytes) {
     UniqueFd dir = openDirectory(split(path).dir, owners);
     return readFileAt(dir.get(), path, owners, maxBytes);
+}
+
+std::string refusal(const std::string& path, const TrustedOwners& owners, bool directory) {
+    try {
+        if (directory) {
+            openDirectory(path, owners);
+        } else {
+            UniqueFd dir = openDirectory(split(path).dir, owners);
+            openFile(dir.get(), path, O_PATH, owners);
+        }
+    } catch (const PathRefused& e) {
+        return e.what();
+    } catch (const std::system_error&) {
+        // Missing, or not to be opened by this user: for the caller to say, if it matters.
+    }
+    return {};
 }
 
 std::string temporaryName(const std::string& name) {

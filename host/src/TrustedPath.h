@@ -34,7 +34,18 @@ private:
 /// the rule, e.g. "/srv/hostd: group- or world-writable (mode 0777)".
 class PathRefused : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    PathRefused(std::string path, std::string rule)
+        : std::runtime_error(path + ": " + rule), _path(std::move(path)), _rule(std::move(rule)) {}
+
+    const std::string& path() const noexcept { return _path; }
+        /// The path that breaks the rule: the object itself or one of its ancestors.
+    const std::string& rule() const noexcept { return _rule; }
+
+    std::string about(const std::string& object) const { return object == _path ? _rule : what(); }
+        /// The rule if it is object's own, else "ANCESTOR: rule": for a message on object.
+
+private:
+    std::string _path, _rule;
 };
 
 /// The trust rules for every path hostd trusts or writes, applied to opened descriptors:
@@ -71,11 +82,21 @@ UniqueFd openFile(int dirFd, const std::string& path, int flags, const TrustedOw
     /// regular file, one link, a trusted owner, not group- or world-writable, at most maxBytes
     /// (if not 0). Throws PathRefused, or std::system_error (ENOENT if it does not exist).
 
+UniqueFd openOrCreate(int dirFd, const std::string& path, int flags, mode_t mode, const TrustedOwners& owners,
+                      bool& created);
+    /// Creates the file named by the last component of path in dirFd (O_CREAT | O_EXCL |
+    /// O_NOFOLLOW, then given exactly mode: hostd made it), or else opens the one there as
+    /// openFile does, without changing its mode. flags: the access mode and O_APPEND, say.
+
 std::string readFile(const std::string& path, const TrustedOwners& owners, std::size_t maxBytes);
     /// The whole content of path, opened as by openDirectory and openFile. Throws as they do.
 
 std::string readFileAt(int dirFd, const std::string& path, const TrustedOwners& owners, std::size_t maxBytes);
     /// The same, with the file's directory already open and checked as dirFd.
+
+std::string refusal(const std::string& path, const TrustedOwners& owners, bool directory);
+    /// For --check-config: the rule path (a directory, or else a file) or a directory above it
+    /// breaks, as "PATH: rule"; empty if none, or if something on the way does not exist.
 
 void replaceFile(int dirFd, const std::string& name, std::string_view content, mode_t mode);
     /// Writes content to a new file under a random temporary name in dirFd (O_CREAT | O_EXCL |

@@ -106,7 +106,7 @@ TEST_F(LogFile, AStartFailureAfterTheLogOpenedIsInTheFileAndOnStderr) {
     writeConfig(hostSection("log_target = " + file() + "\npidfile = " + path("no/such/dir/hostd.pid")) +
                 probeSection("a"));
     EXPECT_EQ(start().waitExit(30s), 71);
-    std::string why = "cannot open pidfile " + path("no/such/dir/hostd.pid") + ": No such file or directory";
+    std::string why = "cannot open pidfile " + path("no/such/dir/hostd.pid") + ": " + path("no") + ": No such file or directory";
     EXPECT_EQ(countIn(readFile(file()), "hostd: cannot start error=\"" + why), 1) << readFile(file());
     EXPECT_EQ(countLog("hostd: cannot start: " + why), 1) << log();
 }

@@ -95,12 +95,31 @@ TEST_F(LogOutputTest, AFileThatCannotBeOpenedIsAnErrorNamingItAndTheOldOutputSta
     EXPECT_THAT(slurp(path("hostd.log")), HasSubstr("hostd: kept"));
 }
 
-TEST_F(LogOutputTest, ASymlinkOrADirectoryIsRefused) {
+TEST_F(LogOutputTest, ASymlinkADirectoryAFifoOrAHardLinkIsRefused) {
     fs::create_symlink(path("elsewhere.log"), path("link.log"));
-    EXPECT_THROW(LogOutput::open({LogFormat::Text, path("link.log")}), std::system_error);
+    EXPECT_THROW(LogOutput::open({LogFormat::Text, path("link.log")}), hostd::PathRefused);
     EXPECT_FALSE(fs::exists(path("elsewhere.log")));
     fs::create_directory(path("dir.log"));
-    EXPECT_THROW(LogOutput::open({LogFormat::Text, path("dir.log")}), std::system_error);
+    EXPECT_THROW(LogOutput::open({LogFormat::Text, path("dir.log")}), std::system_error);  // EISDIR
+    ASSERT_EQ(::mkfifo(path("fifo.log").c_str(), 0600), 0);  // nobody reads it: an open for writing would block
+    EXPECT_THROW(LogOutput::open({LogFormat::Text, path("fifo.log")}), std::system_error);  // ENXIO, at once
+    std::ofstream(path("shadow")) << "secret\n";
+    fs::create_hard_link(path("shadow"), path("hard.log"));
+    EXPECT_THROW(LogOutput::open({LogFormat::Text, path("hard.log")}), hostd::PathRefused);
+    EXPECT_EQ(slurp(path("shadow")), "secret\n");
+}
+
+TEST_F(LogOutputTest, ALogDirectoryOthersCanWriteIsRefusedNamingIt) {
+    fs::create_directory(path("open"));
+    ::chmod(path("open").c_str(), 01777);
+    try {
+        LogOutput::open({LogFormat::Text, path("open/hostd.log")});
+        FAIL() << "opened";
+    } catch (const hostd::PathRefused& e) {
+        EXPECT_EQ(std::string(e.what()), path("open") + ": group- or world-writable (mode 1777) (the directory of log file " +
+                                             path("open/hostd.log") + ")");
+    }
+    EXPECT_FALSE(fs::exists(path("open/hostd.log")));
 }
 
 TEST_F(LogOutputTest, ReopenFailureKeepsWritingToTheOldFile) {

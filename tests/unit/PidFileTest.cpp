@@ -81,6 +81,49 @@ TEST_F(PidFileTest, SymbolicLinkIsRefused) {
     EXPECT_FALSE(fs::exists(_dir + "/elsewhere"));
 }
 
+TEST_F(PidFileTest, AFileThatHoldsMoreThanAPidIsNeitherTruncatedNorChmoddedNorRemoved) {
+    std::ofstream(_path) << "root:x:0:0:root:/root:/bin/bash\n";
+    ::chmod(_path.c_str(), 0600);
+    try {
+        PidFile::acquire(_path);
+        FAIL() << "acquired";
+    } catch (const StartupError& e) {
+        EXPECT_EQ(e.exitCode(), hostd::kExitConfig);
+        EXPECT_EQ(std::string(e.what()), "pidfile " + _path +
+                                             ": refused: exists and holds something other than a pid; hostd never "
+                                             "overwrites a file it did not create");
+    }
+    EXPECT_EQ(contents(), "root:x:0:0:root:/root:/bin/bash\n");
+    EXPECT_EQ(fs::status(_path).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+}
+
+TEST_F(PidFileTest, AFileOfAnotherUserOrInADirectoryOthersCanWriteIsRefused) {
+    if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+    std::ofstream(_path) << "1\n";
+    ASSERT_EQ(::chown(_path.c_str(), 65534, 65534), 0);
+    EXPECT_THROW(PidFile::acquire(_path), StartupError);
+    EXPECT_EQ(contents(), "1\n");
+    fs::remove(_path);
+    ::chmod(_dir.c_str(), 01777);
+    try {
+        PidFile::acquire(_path);
+        FAIL() << "acquired";
+    } catch (const StartupError& e) {
+        EXPECT_EQ(std::string(e.what()), "pidfile " + _path + ": refused: " + _dir + ": group- or world-writable (mode 1777)");
+    }
+    ::chmod(_dir.c_str(), 0755);
+}
+
+TEST_F(PidFileTest, ANewFileIsReadableByAllWhateverTheUmask) {
+    mode_t old = ::umask(077);
+    {
+        PidFile pidfile = PidFile::acquire(_path);
+        EXPECT_EQ(fs::status(_path).permissions(),
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+    }
+    ::umask(old);
+}
+
 TEST_F(PidFileTest, MissingDirectoryIsASystemError) {
     try {
         PidFile::acquire(_dir + "/no/such/dir/hostd.pid");
