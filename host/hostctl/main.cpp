@@ -105,8 +105,18 @@ std::string requestLine(const std::vector<std::string>& words) {
     return out.str();
 }
 
-std::string socketPath(const Options& o) {
-    if (o.socket) return *o.socket;
+/// Where hostd listens, and the user it is configured to run as (empty if unknown).
+struct Server {
+    std::string socket;
+    std::string user;
+};
+
+Server server(const Options& o) {
+    if (o.socket) {
+        // The configuration, if there is a readable one, still says which user hostd runs as.
+        hostd::ConfigLoad load = hostd::loadConfig(o.config.value_or("/etc/hostd.conf"), false);
+        return {*o.socket, load.ok() ? load.config->host.user : ""};
+    }
     std::string file = o.config.value_or("/etc/hostd.conf");
     hostd::ConfigLoad load = hostd::loadConfig(file, o.config.has_value());
     if (!load.ok()) {
@@ -114,29 +124,34 @@ std::string socketPath(const Options& o) {
             if (!issue.warning) std::cerr << issue.str() << "\n";
         if (o.config) throw Failure(kConfig, "cannot take the socket path from " + file + " (invalid configuration)");
         std::cerr << "hostctl: warning: cannot use " << file << "; trying " << hostd::ControlSocket::kDefaultPath << "\n";
-        return hostd::ControlSocket::kDefaultPath;
+        return {hostd::ControlSocket::kDefaultPath, ""};
     }
     if (load.config->host.controlSocket.empty())
         throw Failure(kConfig, "the control socket is disabled in " + file + " (control_socket is empty)");
-    return load.config->host.controlSocket;
+    return {load.config->host.controlSocket, load.config->host.user};
 }
 
 int run(int argc, char** argv) {
     Options o = parseOptions(argc, argv);
     std::string request = requestLine(o.words);
-    std::string line = exchange(socketPath(o), request);
+    Server to = server(o);
+    std::string line = exchange(to.socket, request, trustedServerUids(to.socket, to.user));
     Poco::JSON::Object::Ptr reply;
     try {
         reply = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
     } catch (const std::exception&) {
-        throw Failure(kUnavailable, "unreadable reply from hostd: " + line.substr(0, 200));
+        throw Failure(kUnavailable, "unreadable reply from hostd: " + line.substr(0, 200));  // printed escaped
     }
-    if (o.json) std::cout << line << "\n";
+    if (o.json) std::cout << printable(line, false) << "\n";
     if (!reply->optValue<bool>("ok", false)) {
         std::string error = reply->optValue<std::string>("error", "hostd refused the command");
         throw Failure(error == "permission denied" ? kNoPermission : kRefused, error);
     }
-    if (!o.json) printHuman(o.words[0], *reply, std::cout);
+    if (!o.json) {
+        std::ostringstream human;
+        printHuman(o.words[0], *reply, human);
+        std::cout << printable(human.str(), true);
+    }
     return kOk;
 }
 
@@ -148,10 +163,10 @@ int main(int argc, char** argv) {
     try {
         return hostctl::run(argc, argv);
     } catch (const hostctl::Failure& f) {
-        std::cerr << "hostctl: " << f.what() << "\n";
+        std::cerr << "hostctl: " << hostctl::printable(f.what(), false) << "\n";
         return f.code;
     } catch (const std::exception& e) {
-        std::cerr << "hostctl: " << e.what() << "\n";
+        std::cerr << "hostctl: " << hostctl::printable(e.what(), false) << "\n";
         return hostctl::kUnavailable;
     }
 }

@@ -45,7 +45,16 @@ public:
 };
 
 ControlRequest parseControlRequest(std::string_view line);
-    /// Throws ControlError for anything but a valid request of this protocol version.
+    /// Throws ControlError for anything but a valid request of this protocol version (numbers
+    /// too large for a protocol version are refused, not wrapped).
+
+std::string validUtf8(std::string_view text);
+    /// text with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD: a
+    /// reply line must parse whatever a peer or a plugin put in it.
+
+std::string utf8Prefix(std::string_view text, std::size_t maxBytes);
+    /// validUtf8(text), cut to at most maxBytes at a character boundary: for echoing what a
+    /// peer sent in an error.
 
 std::string controlReplyLine(const Poco::JSON::Object::Ptr& reply);
     /// The reply with "v" and "ok": true added, as one line (newline included).

@@ -70,12 +70,14 @@ ControlServer::ControlServer(EventLoop& loop, ControlSocket socket, const Contro
 }
 
 ControlServer::~ControlServer() {
-    for (const auto& [fd, _] : _clients) _loop.remove(fd);
+    for (const auto& [fd, c] : _clients)
+        if (c.reading) _loop.remove(fd);
     _loop.remove(_socket.fd());
 }
 
 void ControlServer::onAccept() {
-    for (;;) {
+    // Bounded: under a flood of connections the other fds of the loop are served in between.
+    for (std::size_t i = 0; i < kAcceptsPerTurn; ++i) {
         UniqueFd fd(::accept4(_socket.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
@@ -87,20 +89,17 @@ void ControlServer::onAccept() {
         if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) continue;
         ControlPeer peer{cred.pid, cred.uid, cred.gid};
         if (!authorised(fd.get(), peer)) {
-            HOSTD_LOG(Warning, "", "control connection refused: permission denied", {"peer_pid", std::to_string(peer.pid)},
-                      {"peer_uid", std::to_string(peer.uid)}, {"peer_gid", std::to_string(peer.gid)});
-            sendAll(fd.get(), controlErrorLine("permission denied"));
+            refuse(fd.get(), peer, "permission denied", "permission denied");
             continue;
         }
-        if (_clients.size() >= kMaxClients) {
-            HOSTD_LOG(Warning, "", "control connection refused: too many clients", {"limit", std::to_string(kMaxClients)},
-                      {"peer_pid", std::to_string(peer.pid)}, {"peer_uid", std::to_string(peer.uid)});
-            sendAll(fd.get(), controlErrorLine("too many clients (limit " + std::to_string(kMaxClients) + ")"));
+        if (auto why = admissionRefusal(peer)) {
+            refuse(fd.get(), peer, *why, *why);
             continue;
         }
         int raw = fd.get();
         _loop.add(raw, [this, raw] { onReadable(raw); });
-        _clients.emplace(raw, Client{std::move(fd), peer, {}});
+        _clients.emplace(raw, Client{std::move(fd), peer, {}, Clock::now()});
+        if (peer.uid != 0) ++_perUser[peer.uid];
     }
 }
 
@@ -110,6 +109,25 @@ bool ControlServer::authorised(int fd, const ControlPeer& peer) const {
     if (peer.gid == *_group) return true;
     auto groups = peerGroups(fd);
     return std::find(groups.begin(), groups.end(), *_group) != groups.end();
+}
+
+std::optional<std::string> ControlServer::admissionRefusal(const ControlPeer& peer) const {
+    if (_clients.size() >= kMaxClients) return "too many clients (limit " + std::to_string(kMaxClients) + ")";
+    if (peer.uid == 0) return std::nullopt;
+    if (_clients.size() >= kMaxClients - kRootOnlySlots)
+        return "too many clients (the last " + std::to_string(kRootOnlySlots) + " of " + std::to_string(kMaxClients) +
+               " are for root)";
+    auto it = _perUser.find(peer.uid);
+    if (it != _perUser.end() && it->second >= kMaxPerUser)
+        return "too many clients of uid " + std::to_string(peer.uid) + " (limit " + std::to_string(kMaxPerUser) + ")";
+    return std::nullopt;
+}
+
+void ControlServer::refuse(int fd, const ControlPeer& peer, const std::string& why, const std::string& reply) {
+    sendAll(fd, controlErrorLine(reply));
+    if (_refusals.allow(Clock::now()))
+        HOSTD_AUDIT("", "control connection refused: " + why, {"peer_pid", std::to_string(peer.pid)},
+                    {"peer_uid", std::to_string(peer.uid)}, {"peer_gid", std::to_string(peer.gid)});
 }
 
 void ControlServer::onReadable(int fd) {
@@ -124,32 +142,96 @@ void ControlServer::onReadable(int fd) {
         return;
     }
     client.buffer.append(buf, static_cast<std::size_t>(n));
-    if (!serveLines(client)) close(fd);
+    if (hasCompleteLine(client)) {
+        wait(client);
+        serveWaiting();
+    } else if (client.buffer.size() > kControlMaxLine) {
+        refuseLongLine(client);
+        close(fd);
+    }
 }
 
-bool ControlServer::serveLines(Client& client) {
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = client.buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
-        std::string_view line(client.buffer.data() + start, nl - start);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.size() > kControlMaxLine) return refuseLongLine(client);
-        // A client that does not read its replies is dropped rather than waited for.
-        if (!sendAll(client.fd.get(), _commands.dispatch(line, client.peer))) return false;
+bool ControlServer::hasCompleteLine(const Client& client) const { return client.buffer.find('\n') != std::string::npos; }
+
+void ControlServer::wait(Client& client) {
+    // Not read again until what it sent is served: its socket buffer, not hostd, holds the rest.
+    if (client.reading) {
+        _loop.remove(client.fd.get());
+        client.reading = false;
+        _waiting.push_back(client.fd.get());
     }
-    client.buffer.erase(0, start);
-    return client.buffer.size() <= kControlMaxLine || refuseLongLine(client);
+}
+
+void ControlServer::serveWaiting() {
+    while (_budget > 0 && !_waiting.empty()) {
+        // Root's requests first: a flood of other peers never delays root's hostctl by more
+        // than what is being served right now.
+        auto next = std::find_if(_waiting.begin(), _waiting.end(), [&](int fd) { return _clients.at(fd).peer.uid == 0; });
+        if (next == _waiting.end()) next = _waiting.begin();
+        int fd = *next;
+        _waiting.erase(next);
+        --_budget;
+        Client& client = _clients.at(fd);
+        if (!serveOne(client)) {
+            close(fd);
+        } else if (hasCompleteLine(client)) {
+            _waiting.push_back(fd);  // one request per turn: the others' come first
+        } else {
+            _loop.add(fd, [this, fd] { onReadable(fd); });
+            client.reading = true;
+        }
+    }
+}
+
+bool ControlServer::serveOne(Client& client) {
+    std::size_t nl = client.buffer.find('\n');
+    std::string_view line(client.buffer.data(), nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > kControlMaxLine) return refuseLongLine(client);
+    client.lastActive = Clock::now();
+    // A client that does not read its replies is dropped rather than waited for.
+    if (!sendAll(client.fd.get(), _commands.dispatch(line, client.peer))) return false;
+    client.buffer.erase(0, nl + 1);
+    return hasCompleteLine(client) || client.buffer.size() <= kControlMaxLine || refuseLongLine(client);
 }
 
 bool ControlServer::refuseLongLine(const Client& client) {
-    HOSTD_LOG(Warning, "", "control connection closed: request line too long", {"limit_bytes", std::to_string(kControlMaxLine)},
-              {"peer_pid", std::to_string(client.peer.pid)}, {"peer_uid", std::to_string(client.peer.uid)});
+    if (_refusals.allow(Clock::now()))
+        HOSTD_AUDIT("", "control connection closed: request line too long", {"limit_bytes", std::to_string(kControlMaxLine)},
+                    {"peer_pid", std::to_string(client.peer.pid)}, {"peer_uid", std::to_string(client.peer.uid)});
     sendAll(client.fd.get(), controlErrorLine("request too long (limit " + std::to_string(kControlMaxLine) + " bytes)"));
     return false;
 }
 
+std::optional<Clock::time_point> ControlServer::nextDeadline() const {
+    if (!_waiting.empty()) return Clock::now();
+    std::optional<Clock::time_point> next = _refusals.due();
+    for (const auto& [_, c] : _clients)
+        if (c.reading && (!next || c.lastActive + kIdleTimeout < *next)) next = c.lastActive + kIdleTimeout;
+    return next;
+}
+
+void ControlServer::onTurn(Clock::time_point now) {
+    serveWaiting();
+    _budget = kRequestsPerTurn;
+    std::vector<int> idle;
+    for (const auto& [fd, c] : _clients)
+        if (c.reading && now >= c.lastActive + kIdleTimeout) idle.push_back(fd);
+    for (int fd : idle) {
+        sendAll(fd, controlErrorLine("idle for too long; closed"));
+        close(fd);
+    }
+    if (int n = _refusals.takeHeldBack(now); n > 0)
+        HOSTD_AUDIT("", "control connections refused meanwhile (not each logged)", {"count", std::to_string(n)});
+}
+
 void ControlServer::close(int fd) {
-    _loop.remove(fd);
-    _clients.erase(fd);  // closes it
+    auto it = _clients.find(fd);
+    if (it == _clients.end()) return;
+    if (it->second.reading) _loop.remove(fd);
+    if (uid_t uid = it->second.peer.uid; uid != 0 && --_perUser[uid] == 0) _perUser.erase(uid);
+    std::erase(_waiting, fd);
+    _clients.erase(it);  // closes it
 }
 
 }  // namespace hostd

@@ -4,31 +4,45 @@
 #include "ControlProtocol.h"
 #include "ControlSocket.h"
 #include "EventLoop.h"
+#include "RateLimit.h"
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 
 namespace hostd {
 
-/// Serves hostctl on the control socket from the Supervisor's event loop: no thread, no timer.
+/// Serves hostctl on the control socket from the Supervisor's event loop: no thread of its own.
 ///
 /// Every connection is authorised once, on accept, by its peer credentials: root, hostd's own
 /// user, and members of `control_group` (as primary or supplementary group). Supplementary
 /// groups come from SO_PEERGROUPS, which the kernel records at connect() like SO_PEERCRED:
 /// unlike /proc/PID/status it cannot be raced by a client that exits and leaves its pid to
 /// another process, and unlike getgrouplist() it is what the process really holds (setpriv
-/// --clear-groups, newgrp). Anyone else gets a "permission denied" reply, an audit log line
-/// with their pid, uid and gid, and a closed connection.
+/// --clear-groups, newgrp). Anyone else gets a "permission denied" reply, an audit line with
+/// their pid, uid and gid, and a closed connection.
 ///
-/// Bounds: a request line longer than kControlMaxLine gets an error and a closed connection;
-/// beyond kMaxClients connections, new ones get an error and are closed at once. A client
-/// that never reads its replies is closed when its socket buffer is full (writes never
-/// block). Idle connections are not timed out: they cost a descriptor each and nothing
-/// else, and their number is bounded.
+/// An authorised peer is still not trusted not to starve the others (issue: security of a
+/// root-run hostd):
+/// - at most kMaxClients connections, of which the last kRootOnlySlots only root may take, and
+///   at most kMaxPerUser for any other uid (hostd's own user included: plugins run as it);
+/// - a connection without a complete request for kIdleTimeout is closed;
+/// - refusals are logged at most once a second, then as a count;
+/// - each turn of the loop serves at most kRequestsPerTurn requests, root's first, then the
+///   others in turn, one request per connection; a connection with requests waiting is not
+///   read until they are served. So a flood of requests delays each turn by a bounded amount,
+///   and plugin events, signals and the watchdog are served between turns.
+/// A request line longer than kControlMaxLine gets an error and a closed connection. A client
+/// that never reads its replies is closed when its socket buffer is full (writes never block).
 class ControlServer {
 public:
     static constexpr std::size_t kMaxClients = 64;
+    static constexpr std::size_t kRootOnlySlots = 8;
+    static constexpr std::size_t kMaxPerUser = 8;
+    static constexpr std::size_t kAcceptsPerTurn = 16;
+    static constexpr std::size_t kRequestsPerTurn = 8;
+    static constexpr Clock::duration kIdleTimeout = std::chrono::seconds(5);
 
     ControlServer(EventLoop& loop, ControlSocket socket, const ControlCommands& commands);
     ~ControlServer();
@@ -40,20 +54,37 @@ public:
 
     const std::string& path() const noexcept { return _socket.path(); }
 
+    std::optional<Clock::time_point> nextDeadline() const;
+        /// Now if requests wait to be served; else the earliest idle timeout or refusal count
+        /// due; nothing if no client is connected (an idle hostd does not wake up).
+
+    void onTurn(Clock::time_point now);
+        /// Once per turn of the loop: serves waiting requests (within the turn's budget),
+        /// closes idle connections, logs the count of refusals held back.
+
 private:
     struct Client {
         UniqueFd fd;
         ControlPeer peer;
         std::string buffer;
+        Clock::time_point lastActive;
+        bool reading = true;  // watched by the loop; false while requests wait in the buffer
     };
 
     void onAccept();
     bool authorised(int fd, const ControlPeer& peer) const;
+    std::optional<std::string> admissionRefusal(const ControlPeer& peer) const;
+        /// Why a connection of peer cannot be taken now (slots), or nothing.
+    void refuse(int fd, const ControlPeer& peer, const std::string& why, const std::string& reply);
     void onReadable(int fd);
-    bool serveLines(Client& client);
-        /// Answers every complete line in the buffer; false if the connection must close.
+    void serveWaiting();
+        /// Serves queued requests, root's first, one per connection in turn, within _budget.
+    bool serveOne(Client& client);
+        /// Answers the first complete line in the buffer; false if the connection must close.
+    bool hasCompleteLine(const Client& client) const;
     bool refuseLongLine(const Client& client);
         /// Logs and answers a request over kControlMaxLine; always false (close).
+    void wait(Client& client);
     void close(int fd);
 
     EventLoop& _loop;
@@ -61,6 +92,10 @@ private:
     const ControlCommands& _commands;
     std::optional<gid_t> _group;
     std::map<int, Client> _clients;
+    std::map<uid_t, std::size_t> _perUser;
+    std::deque<int> _waiting;  // connections with a complete request not yet served, in arrival order
+    std::size_t _budget = kRequestsPerTurn;
+    RateLimit _refusals;
 };
 
 std::optional<ControlSocket> openControlSocket(const ConfigSnapshot& config);

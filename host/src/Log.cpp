@@ -70,6 +70,11 @@ void Log::writeUnfiltered(Level level, std::string_view plugin, std::string_view
     LogOutput::write({nowEpochMicros(), level, plugin, message, {fields.begin(), fields.size()}, file, line});
 }
 
+void Log::audit(std::string_view plugin, std::string_view message, std::initializer_list<LogField> fields, const char* file,
+                int line) {
+    writeUnfiltered(Level::Notice, plugin, message, fields, file, line);
+}
+
 void Log::writePluginLine(Level level, std::string_view plugin, std::string_view message) {
     if (!pluginEnabled(plugin, level)) return;
     writeUnfiltered(level, plugin, message, {{"from", "plugin"}}, nullptr, 0);

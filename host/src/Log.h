@@ -46,6 +46,12 @@ public:
                       std::initializer_list<LogField> fields, const char* file = nullptr, int line = 0);
         /// Writes one line; plugin is empty for host lines.
 
+    static void audit(std::string_view plugin, std::string_view message, std::initializer_list<LogField> fields,
+                      const char* file = nullptr, int line = 0);
+        /// A line that records who did what to hostd (state-changing hostctl commands, refused
+        /// peers): written at Notice whatever the log level, so that a peer allowed to lower
+        /// the level cannot hide what it does next.
+
     static void writePluginLine(Level level, std::string_view plugin, std::string_view message);
         /// A line logged by a plugin itself through the services table, filtered by the
         /// plugin's level.
@@ -59,6 +65,9 @@ std::string ms(double milliseconds);
     /// Formats a duration field value in milliseconds with 3 decimals.
 
 }  // namespace hostd
+
+/// An audit line (Log::audit): never filtered.
+#define HOSTD_AUDIT(plugin, message, ...) ::hostd::Log::audit(plugin, message, {__VA_ARGS__}, __FILE_NAME__, __LINE__)
 
 /// Builds the message and fields only if the line passes the host's level: a filtered debug or
 /// info line costs one comparison, not its strings.

@@ -292,6 +292,7 @@ void Supervisor::onConfigEvents(DirectoryWatcher& watcher, bool dropins) {
 std::optional<Clock::time_point> Supervisor::nextDeadline() const {
     Clock::time_point next = std::min(_drainDeadline, _configDue);
     if (auto due = _notifier.nextDue()) next = std::min(next, *due);
+    if (auto due = _control ? _control->nextDeadline() : std::nullopt) next = std::min(next, *due);
     for (const auto& [_, p] : _plugins) {
         if (p->busy()) next = std::min(next, p->callDeadline);
         if (p->state == PluginState::Failed) next = std::min(next, p->retryAt);
@@ -302,6 +303,7 @@ std::optional<Clock::time_point> Supervisor::nextDeadline() const {
 
 void Supervisor::checkDeadlines() {
     auto now = Clock::now();
+    if (_control) _control->onTurn(now);
     bool changed = false;
     for (auto& [_, p] : _plugins) {
         if (!p->busy() || p->callDeadline > now) continue;

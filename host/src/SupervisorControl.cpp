@@ -133,14 +133,14 @@ void Supervisor::controlConfigChanged(const ConfigSnapshot& old) {
 Plugin& Supervisor::controlPlugin(const ControlRequest& r) {
     if (r.plugin.empty()) throw ControlError(r.cmd + " needs a plugin name");
     Plugin* p = isValidPluginName(r.plugin) ? find(r.plugin) : nullptr;
-    if (p == nullptr) throw ControlError("unknown plugin " + r.plugin.substr(0, 200));
+    if (p == nullptr) throw ControlError("unknown plugin " + utf8Prefix(r.plugin, 200));
     return *p;
 }
 
 void Supervisor::controlMayChange(const ControlRequest& r) const {
     if (_phase == Phase::Draining || _phase == Phase::Done) throw ControlError("hostd is draining; nothing can be changed");
-    HOSTD_LOG(Notice, r.plugin.empty() ? "" : r.plugin, "control command", {"cmd", r.cmd},
-              {"peer_pid", std::to_string(r.peer.pid)}, {"peer_uid", std::to_string(r.peer.uid)});
+    HOSTD_AUDIT(r.plugin.empty() ? "" : r.plugin, "control command", {"cmd", r.cmd}, {"peer_pid", std::to_string(r.peer.pid)},
+                {"peer_uid", std::to_string(r.peer.uid)});
 }
 
 Object::Ptr Supervisor::controlStatus(const ControlRequest&) {
@@ -279,9 +279,9 @@ Object::Ptr Supervisor::controlRestart(const ControlRequest& r) {
 
 Object::Ptr Supervisor::controlLogLevel(const ControlRequest& r) {
     auto level = parseLevel(r.level);
-    if (!level) throw ControlError("unknown log level '" + r.level.substr(0, 64) + "' (error, warning, notice, info, debug)");
+    if (!level) throw ControlError("unknown log level '" + utf8Prefix(r.level, 64) + "' (error, warning, notice, info, debug)");
     if (!r.plugin.empty() && !find(r.plugin) && !(isValidPluginName(r.plugin) && _config->plugin(r.plugin)))
-        throw ControlError("unknown plugin " + r.plugin.substr(0, 200));
+        throw ControlError("unknown plugin " + utf8Prefix(r.plugin, 200));
     controlMayChange(r);
     if (r.plugin.empty())
         Log::setLevel(*level);

@@ -23,6 +23,7 @@ public:
 
     TrustedOwners& add(uid_t uid);
     bool contains(uid_t uid) const noexcept;
+    const std::vector<uid_t>& uids() const noexcept { return _uids; }
     std::string describe() const;
         /// "root" or "root or uid 65534", for messages.
 

@@ -100,3 +100,46 @@ TEST(ControlConfig, DefaultsAndDescribe) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ControlProtocol, NumbersTooLargeForAVersionAreRefusedNotWrapped) {
+    EXPECT_EQ(refusal(R"({"v":18446744073709551617,"cmd":"list"})"), "number out of range in the request");
+    EXPECT_EQ(refusal(R"({"v":1000000000,"cmd":"list"})"), "number out of range in the request");
+    EXPECT_EQ(refusal(R"({"v":1,"cmd":"list","plugin":"18446744073709551617"})"), "accepted");  // in a string: a name
+    EXPECT_EQ(refusal(R"({"v":1,"cmd":"list","plugin":"a\"18446744073709551617"})"), "accepted");
+}
+
+TEST(ControlProtocol, RepliesAreValidUtf8WhateverWasEchoed) {
+    ControlCommands commands;
+    std::string euros;
+    for (int i = 0; i < 30; ++i) euros += "\xE2\x82\xAC";  // 3 bytes each: byte 64 falls inside one
+    std::string reply = commands.dispatch(R"({"v":1,"cmd":")" + euros + R"("})", {});
+    Poco::JSON::Object::Ptr parsed;
+    ASSERT_NO_THROW(parsed = Poco::JSON::Parser().parse(reply).extract<Poco::JSON::Object::Ptr>()) << reply;
+    EXPECT_THAT(parsed->getValue<std::string>("error"), HasSubstr("unknown command '" + euros.substr(0, 63) + "'"));
+    // A plugin's message with bytes that are not UTF-8 (a Latin-1 é, a cut sequence).
+    commands.add("list", [](const ControlRequest&) {
+        Poco::JSON::Object::Ptr r = new Poco::JSON::Object;
+        r->set("last_error", std::string("caf\xE9 \xE2\x82"));
+        return r;
+    });
+    reply = commands.dispatch(R"({"v":1,"cmd":"list"})", {});
+    ASSERT_NO_THROW(parsed = Poco::JSON::Parser().parse(reply).extract<Poco::JSON::Object::Ptr>()) << reply;
+    EXPECT_EQ(parsed->getValue<std::string>("last_error"), "caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST(Utf8, InvalidSequencesAreReplacedAndPrefixesEndAtACharacter) {
+    using hostd::utf8Prefix;
+    using hostd::validUtf8;
+    EXPECT_EQ(validUtf8("plain"), "plain");
+    EXPECT_EQ(validUtf8("\xC3\xA9\xF0\x9F\x98\x80"), "\xC3\xA9\xF0\x9F\x98\x80");
+    EXPECT_EQ(validUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong '/'
+    EXPECT_EQ(validUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+    EXPECT_EQ(validUtf8("\xF4\x90\x80\x80").substr(0, 3), "\xEF\xBF\xBD");  // above U+10FFFF
+    EXPECT_EQ(utf8Prefix("\xE2\x82\xAC\xE2\x82\xAC", 4), "\xE2\x82\xAC");
+    EXPECT_EQ(utf8Prefix("abc", 3), "abc");
+    EXPECT_EQ(utf8Prefix("abcd", 3), "abc");
+}
+
+}  // namespace
