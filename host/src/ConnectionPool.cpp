@@ -34,11 +34,11 @@ void ConnectionPool::stopping() {
         if (t.joinable()) t.join();
 }
 
-bool ConnectionPool::offer(UniqueFd connection) {
+bool ConnectionPool::offer(UniqueFd& connection, std::string request) {
     {
         std::lock_guard lock(_mutex);
         if (_queue.size() >= _maxQueued) return false;
-        _queue.push_back(std::move(connection));
+        _queue.push_back({std::move(connection), std::move(request)});
     }
     _queued.notify_one();
     return true;
@@ -47,19 +47,20 @@ bool ConnectionPool::offer(UniqueFd connection) {
 void ConnectionPool::work(std::size_t slot) {
     StatusBoard::instance().tagThread("", "hostd-http");
     for (;;) {
-        UniqueFd fd;
+        Job job;
         {
             std::unique_lock lock(_mutex);
             _queued.wait(lock, [&] { return _stop || !_queue.empty(); });
             if (_stop) return;
-            fd = std::move(_queue.front());
+            job = std::move(_queue.front());
             _queue.pop_front();
-            _slots[slot] = Slot{fd.get(), Clock::now() + _deadline};
+            _slots[slot] = Slot{job.fd.get(), Clock::now() + _deadline};
         }
         _busy.notify_one();
-        Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd.release()));
+        Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(job.fd.release()));
         try {
-            _serve(socket);
+            socket.setBlocking(true);
+            _serve(socket, job.request);
         } catch (...) {
             // A broken connection is the client's problem; the worker serves the next one.
         }

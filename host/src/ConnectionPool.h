@@ -9,18 +9,21 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace hostd {
 
-/// Serves accepted connections on a fixed number of threads, each connection within a total
-/// deadline: a client that sends or reads one byte at a time (slowloris) has its socket shut
-/// down when the deadline passes, which ends the blocked read or write. Idle, every thread
-/// waits on a condition variable without a timeout: nothing wakes until a connection comes.
+/// Serves connections on a fixed number of threads, each connection within a total deadline:
+/// a client that reads one byte at a time has its socket shut down when the deadline passes,
+/// which ends the blocked write. Each connection comes with its request, already read (and
+/// authorised) by the caller: a worker is never held by a client that has not asked anything
+/// yet. Idle, every thread waits on a condition variable without a timeout: nothing wakes
+/// until a connection comes.
 class ConnectionPool {
 public:
-    using Serve = std::function<void(Poco::Net::StreamSocket&)>;
+    using Serve = std::function<void(Poco::Net::StreamSocket&, const std::string& request)>;
 
     ConnectionPool(std::size_t workers, std::size_t maxQueued, Clock::duration deadline, Serve serve);
         /// Throws std::system_error if a thread cannot be created.
@@ -29,9 +32,9 @@ public:
     ConnectionPool(const ConnectionPool&) = delete;
     ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-    bool offer(UniqueFd connection);
-        /// Queues a connected (blocking) socket; false, and the socket is closed, if maxQueued
-        /// connections already wait.
+    bool offer(UniqueFd& connection, std::string request);
+        /// Queues a connected socket (made blocking by the worker) with what it asked, taking
+        /// connection; false if maxQueued connections already wait (connection stays the caller's).
 
 private:
     struct Slot {
@@ -49,7 +52,11 @@ private:
     std::mutex _mutex;
     std::condition_variable _queued;
     std::condition_variable _busy;  // wakes the reaper: a slot's deadline changed
-    std::deque<UniqueFd> _queue;
+    struct Job {
+        UniqueFd fd;
+        std::string request;
+    };
+    std::deque<Job> _queue;
     std::vector<Slot> _slots;
     bool _stop = false;
     std::vector<std::thread> _threads;

@@ -1,23 +1,17 @@
 #include "MetricsServer.h"
 
 #include "ExitCode.h"
-#include "JsonWriter.h"
 #include "ListenAddress.h"
 #include "Log.h"
-#include "Metrics.h"
-#include "PrometheusText.h"
+#include "MetricsRoutes.h"
 #include "Sha256.h"
 #include "StartupError.h"
 #include "StatusBoard.h"
 #include "TrustedPath.h"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerConnection.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/HTTPRequest.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cctype>
 #include <cerrno>
@@ -25,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sstream>
 #include <system_error>
 #include <unistd.h>
 
@@ -36,7 +31,10 @@ using Poco::Net::HTTPResponse;
 
 constexpr std::size_t kWorkers = 4;
 constexpr std::size_t kMaxQueued = 32;
-constexpr auto kConnectionDeadline = std::chrono::seconds(10);
+constexpr auto kConnectionDeadline = std::chrono::seconds(10);  // a worker's, to write the answer
+constexpr std::size_t kMaxPending = 128;                        // connections whose request is being read
+constexpr std::size_t kMaxHead = 32 * 1024;
+constexpr auto kHeadDeadline = std::chrono::seconds(5);         // from accept to the complete request
 
 std::string sha256(std::string_view text) { return Sha256::hex(text.data(), text.size()); }
 
@@ -93,70 +91,21 @@ std::string boundAddress(int fd, bool ipv6) {
     return std::string(host) + ":" + std::to_string(ntohs(in4->sin_port));
 }
 
-void send(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, std::string_view contentType,
-          const std::string& body) {
-    response.setStatusAndReason(status);
-    response.setContentType(std::string(contentType));
-    response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.set("Cache-Control", "no-store");
-    response.send() << body;
+/// Writes a small answer without blocking (the socket buffer of a fresh connection holds it)
+/// and closes the connection.
+void answerAndClose(UniqueFd fd, const HttpAnswer& answer) {
+    std::string bytes = answer.serialize();
+    [[maybe_unused]] ssize_t n = ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd.get(), SHUT_WR);
 }
 
-void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& message) {
-    send(response, status, "application/json", "{\"error\":" + JsonWriter::quote(message) + "}\n");
+/// The end of a request head in text ("\r\n\r\n", or "\n\n" from lenient clients), or npos.
+std::size_t headEnd(const std::string& text) {
+    std::size_t crlf = text.find("\r\n\r\n"), lf = text.find("\n\n");
+    if (crlf != std::string::npos) crlf += 4;
+    if (lf != std::string::npos) lf += 2;
+    return std::min(crlf, lf);
 }
-
-/// Routes one request. Runs on a ConnectionPool worker.
-class Handler : public Poco::Net::HTTPRequestHandler {
-public:
-    explicit Handler(const MetricsServer& server) : _server(server) {}
-
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-        if (!_server.authorized(request.get("Authorization", ""))) {
-            response.set("WWW-Authenticate", "Bearer realm=\"hostd\"");
-            sendError(response, HTTPResponse::HTTP_UNAUTHORIZED, "a valid bearer token is required");
-            return;
-        }
-        if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_GET) {
-            response.set("Allow", "GET");
-            sendError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "only GET is allowed");
-            return;
-        }
-        std::string path = request.getURI().substr(0, request.getURI().find('?'));
-        const char* json = "application/json";
-        if (path == "/metrics") {
-            send(response, HTTPResponse::HTTP_OK, PrometheusText::kContentType,
-                 renderMetrics(StatusBoard::instance().snapshot(), ProcessStats::read()));
-        } else if (path == "/healthz" || path == "/readyz") {
-            auto snapshot = StatusBoard::instance().snapshot();
-            Health h = path == "/healthz" ? checkHealth(snapshot) : checkReady(snapshot);
-            send(response, h.ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE, json, h.json);
-        } else if (path == "/debug/threads") {
-            send(response, HTTPResponse::HTTP_OK, json, threadsJson(StatusBoard::instance().snapshot()));
-        } else if (path == "/debug/plugins") {
-            send(response, HTTPResponse::HTTP_OK, json, pluginUsageJson(pluginUsage()));
-        } else if (path == "/debug/memory") {
-            send(response, HTTPResponse::HTTP_OK, json, memoryJson());
-        } else {
-            sendError(response, HTTPResponse::HTTP_NOT_FOUND,
-                      "no such endpoint; try /metrics, /healthz, /readyz, /debug/threads, /debug/plugins, /debug/memory");
-        }
-    }
-
-private:
-    const MetricsServer& _server;
-};
-
-class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
-public:
-    explicit HandlerFactory(const MetricsServer& server) : _server(server) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new Handler(_server);
-    }
-
-private:
-    const MetricsServer& _server;
-};
 
 }  // namespace
 
@@ -203,30 +152,28 @@ std::unique_ptr<MetricsServer> MetricsServer::create(const ConfigSnapshot& confi
 MetricsServer::MetricsServer(EventLoop& loop, UniqueFd listener, std::string tokenFile, std::string token)
     : _loop(loop), _listener(std::move(listener)), _spare(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
       _tokenFile(std::move(tokenFile)), _tokenDigest(token.empty() ? "" : sha256(token)) {
-    auto params = Poco::Net::HTTPServerParams::Ptr(new Poco::Net::HTTPServerParams);
-    params->setKeepAlive(false);  // one request per connection: a client cannot hold a worker between requests
-    params->setTimeout(Poco::Timespan(5, 0));
-    params->setServerName("hostd");
-    params->setSoftwareVersion("hostd");
-    Poco::Net::HTTPRequestHandlerFactory::Ptr factory(new HandlerFactory(*this));
     _pool = std::make_unique<ConnectionPool>(kWorkers, kMaxQueued, kConnectionDeadline,
-                                             [params, factory](Poco::Net::StreamSocket& socket) {
-                                                 socket.setReceiveTimeout(Poco::Timespan(5, 0));
+                                             [](Poco::Net::StreamSocket& socket, const std::string& target) {
                                                  socket.setSendTimeout(Poco::Timespan(5, 0));
-                                                 Poco::Net::HTTPServerConnection connection(socket, params, factory);
-                                                 connection.run();  // exceptions end in ConnectionPool::work
+                                                 std::string bytes = routeMetrics(target).serialize();
+                                                 // exceptions end in ConnectionPool::work
+                                                 for (std::size_t done = 0; done < bytes.size();)
+                                                     done += static_cast<std::size_t>(socket.sendBytes(
+                                                         bytes.data() + done, static_cast<int>(bytes.size() - done)));
+                                                 socket.shutdownSend();
                                              });
     _loop.add(_listener.get(), [this] { onAcceptable(); });
 }
 
 MetricsServer::~MetricsServer() {
+    for (const auto& [fd, _] : _pending) _loop.remove(fd);
     _loop.remove(_listener.get());
-    _pool.reset();  // joins the workers before the handlers' server reference dangles
+    _pool.reset();  // joins the workers
 }
 
 void MetricsServer::onAcceptable() {
     for (int i = 0; i < 64; ++i) {  // then back to the loop: plugins' events must not wait on a flood
-        UniqueFd fd(::accept4(_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        UniqueFd fd(::accept4(_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd) {
             if (errno == EINTR) continue;
             if ((errno == EMFILE || errno == ENFILE) && _spare) {
@@ -240,7 +187,97 @@ void MetricsServer::onAcceptable() {
             }
             return;  // EAGAIN: nothing more to accept
         }
-        if (!_pool->offer(std::move(fd))) StatusBoard::instance().connectionRejected();
+        if (_pending.size() >= kMaxPending) {
+            // The one that has had longest to send its request makes room: a flood of
+            // connections that send nothing cannot keep a real request out.
+            auto oldest = std::min_element(_pending.begin(), _pending.end(),
+                                           [](auto& a, auto& b) { return a.second.deadline < b.second.deadline; });
+            drop(oldest->first);
+            StatusBoard::instance().connectionRejected();
+        }
+        int raw = fd.get();
+        _loop.add(raw, [this, raw] { onRequestBytes(raw); });
+        _pending.emplace(raw, Pending{std::move(fd), {}, Clock::now() + kHeadDeadline});
+    }
+}
+
+void MetricsServer::onRequestBytes(int fd) {
+    auto it = _pending.find(fd);
+    if (it == _pending.end()) return;
+    Pending& p = it->second;
+    char buf[8192];
+    ssize_t n = ::recv(fd, buf, std::min(sizeof buf, kMaxHead + 1 - p.head.size()), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) {
+        drop(fd);
+        return;
+    }
+    p.head.append(buf, static_cast<std::size_t>(n));
+    std::size_t end = headEnd(p.head);
+    if (end == std::string::npos && p.head.size() <= kMaxHead) return;  // more to come, within the deadline
+    std::string head = end == std::string::npos ? std::string() : p.head.substr(0, end);
+    UniqueFd connection = take(fd);  // p is gone from here on
+    if (end == std::string::npos) {
+        answerAndClose(std::move(connection),
+                       HttpAnswer::error(HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "request head too large"));
+        return;
+    }
+    Poco::Net::HTTPRequest request;
+    try {
+        std::istringstream in(head);
+        request.read(in);
+    } catch (const Poco::Exception& e) {
+        answerAndClose(std::move(connection), HttpAnswer::error(HTTPResponse::HTTP_BAD_REQUEST, "malformed request"));
+        return;
+    }
+    serve(std::move(connection), request);
+}
+
+void MetricsServer::serve(UniqueFd connection, const Poco::Net::HTTPRequest& request) {
+    // Decided here, on the loop, from the request head alone: only an authorised GET reaches a
+    // worker, so clients without the token cannot take the workers from those with it.
+    if (!authorized(request.get("Authorization", ""))) {
+        HttpAnswer denied = HttpAnswer::error(HTTPResponse::HTTP_UNAUTHORIZED, "a valid bearer token is required");
+        denied.headers["WWW-Authenticate"] = "Bearer realm=\"hostd\"";
+        answerAndClose(std::move(connection), denied);
+        return;
+    }
+    if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_GET) {
+        HttpAnswer refused = HttpAnswer::error(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "only GET is allowed");
+        refused.headers["Allow"] = "GET";
+        answerAndClose(std::move(connection), refused);
+        return;
+    }
+    if (!_pool->offer(connection, request.getURI())) {
+        StatusBoard::instance().connectionRejected();
+        answerAndClose(std::move(connection), HttpAnswer::error(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "busy; try again"));
+    }
+}
+
+UniqueFd MetricsServer::take(int fd) {
+    auto it = _pending.find(fd);
+    _loop.remove(fd);
+    UniqueFd out = std::move(it->second.fd);
+    _pending.erase(it);
+    return out;
+}
+
+void MetricsServer::drop(int fd) { take(fd); }
+
+std::optional<Clock::time_point> MetricsServer::nextDeadline() const {
+    std::optional<Clock::time_point> next;
+    for (const auto& [_, p] : _pending)
+        if (!next || p.deadline < *next) next = p.deadline;
+    return next;
+}
+
+void MetricsServer::expire(Clock::time_point now) {
+    std::vector<int> late;
+    for (const auto& [fd, p] : _pending)
+        if (p.deadline <= now) late.push_back(fd);
+    for (int fd : late) {
+        answerAndClose(take(fd), HttpAnswer::error(HTTPResponse::HTTP_REQUEST_TIMEOUT, "no complete request in time"));
+        StatusBoard::instance().connectionRejected();
     }
 }
 

@@ -6,7 +6,11 @@
 #include "TrustedPath.h"
 #include "UniqueFd.h"
 
+#include <Poco/Net/HTTPRequest.h>
+
+#include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -14,11 +18,16 @@ namespace hostd {
 
 /// The HTTP endpoint of metrics_listen: /metrics, /healthz, /readyz and /debug/*, read from the
 /// StatusBoard. Poco's HTTPServer is not used: its TCPServer accept loop wakes every 250 ms
-/// (DESIGN.md section 9). Instead the listening socket is one more fd of the Supervisor's
-/// EventLoop, and each accepted connection is handed to Poco::Net::HTTPServerConnection on a
-/// ConnectionPool: 4 workers, 32 queued connections, one request per connection, 10 s for it.
-/// Request size is bounded by Poco's parser (URI 16 KB, 100 header fields of at most 8 KB);
-/// bodies are never read: only GET is served.
+/// (DESIGN.md section 9), and a connection takes a worker before it has asked anything.
+///
+/// Instead the listening socket and every connection whose request is still coming are fds of
+/// the Supervisor's EventLoop: the request head is read there, non-blocking, at most 32 KiB,
+/// within 5 s of the accept (else 408 and closed), then parsed by Poco::Net::HTTPRequest and
+/// checked: the bearer token and the method are answered from the loop (401, 405). Only an
+/// authorised GET goes to a ConnectionPool worker (4 workers, 32 queued, 10 s to write the
+/// answer). At most 128 connections may be sending their request; one more pushes out the one
+/// that has had longest. So idle connections, without the token, never keep an authorised
+/// scrape from a worker. Bodies are never read; one request per connection.
 class MetricsServer {
 public:
     static std::unique_ptr<MetricsServer> create(const ConfigSnapshot& config, EventLoop& loop, std::string token = {});
@@ -40,9 +49,26 @@ public:
         /// True if no token is required, or the header is "Bearer <token>" (compared in
         /// constant time).
 
+    std::optional<Clock::time_point> nextDeadline() const;
+        /// The earliest deadline of a connection whose request is still coming, or nothing.
+
+    void expire(Clock::time_point now);
+        /// Answers 408 to, and closes, the connections past their deadline.
+
 private:
     MetricsServer(EventLoop& loop, UniqueFd listener, std::string tokenFile, std::string token);
     void onAcceptable();
+    void onRequestBytes(int fd);
+    void serve(UniqueFd connection, const Poco::Net::HTTPRequest& request);
+    UniqueFd take(int fd);
+        /// Removes a pending connection from the loop and returns it.
+    void drop(int fd);
+
+    struct Pending {
+        UniqueFd fd;
+        std::string head;
+        Clock::time_point deadline;
+    };
 
     EventLoop& _loop;
     UniqueFd _listener;
@@ -51,6 +77,7 @@ private:
     mutable std::mutex _tokenMutex;
     std::string _tokenDigest;  // SHA-256 of the token; empty: no token required
     std::unique_ptr<ConnectionPool> _pool;
+    std::map<int, Pending> _pending;  // accepted, request head not complete yet
 };
 
 std::string readTokenFile(const std::string& path, const TrustedOwners& owners);

@@ -293,6 +293,7 @@ std::optional<Clock::time_point> Supervisor::nextDeadline() const {
     Clock::time_point next = std::min(_drainDeadline, _configDue);
     if (auto due = _notifier.nextDue()) next = std::min(next, *due);
     if (auto due = _control ? _control->nextDeadline() : std::nullopt) next = std::min(next, *due);
+    if (auto due = _metrics ? _metrics->nextDeadline() : std::nullopt) next = std::min(next, *due);
     for (const auto& [_, p] : _plugins) {
         if (p->busy()) next = std::min(next, p->callDeadline);
         if (p->state == PluginState::Failed) next = std::min(next, p->retryAt);
@@ -304,6 +305,7 @@ std::optional<Clock::time_point> Supervisor::nextDeadline() const {
 void Supervisor::checkDeadlines() {
     auto now = Clock::now();
     if (_control) _control->onTurn(now);
+    if (_metrics) _metrics->expire(now);
     bool changed = false;
     for (auto& [_, p] : _plugins) {
         if (!p->busy() || p->callDeadline > now) continue;

@@ -3,7 +3,11 @@
 #include "DaemonSupport.h"
 #include "MetricsSupport.h"
 
+#include <arpa/inet.h>
 #include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <vector>
 #include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +49,55 @@ TEST_F(MetricsSecurity, ATokenFileOfAnotherUserIsRefused) {
     EXPECT_EQ(countLog("metrics_token_file " + file + ": refused: owned by uid 4242, must be owned by root"), 1) << log();
     EXPECT_EQ(start({"--check-config"}).waitExit(15s), 78);
     EXPECT_EQ(countLog(configPath() + ":5: metrics_token_file " + file + ": refused: owned by uid 4242"), 1) << log();
+}
+
+/// A TCP connection to 127.0.0.1:port that sends nothing, or -1.
+int idleConnection(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+TEST_F(MetricsSecurity, IdleConnectionsWithoutTheTokenNeverKeepAnAuthorisedRequestOut) {
+    writeConfig(metricsSection("metrics_token_file = " + tokenFile()));
+    auto& hostd = start();
+    ASSERT_NE(port(), 0);
+    std::vector<int> idle;
+    for (int i = 0; i < 200; ++i) idle.push_back(idleConnection(port()));  // more than may be pending
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(get("/healthz", "s3cret-token").status, 200) << i;
+    EXPECT_EQ(get("/healthz").status, 401);
+    int closed = 0;
+    for (int fd : idle) {
+        char c;
+        if (fd >= 0 && ::recv(fd, &c, 1, MSG_DONTWAIT) == 0) ++closed;  // pushed out to make room
+    }
+    EXPECT_GE(closed, 200 - 128);
+    for (int fd : idle) ::close(fd);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
+TEST_F(MetricsSecurity, ARequestThatNeverCompletesIsAnsweredWithATimeout) {
+    writeConfig(metricsSection());
+    start();
+    int fd = idleConnection(port());
+    ASSERT_GE(fd, 0);
+    const char partial[] = "GET /metrics HTTP/1.1\r\nHost: slow\r\n";
+    ASSERT_EQ(::send(fd, partial, sizeof partial - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof partial - 1));
+    timeval tv{15, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string answer;
+    char buf[512];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 408")) << answer;
 }
 
 }  // namespace
