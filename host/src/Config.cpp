@@ -245,6 +245,7 @@ public:
             }
         }
         checkMetricsExposure(h, out.hostOrigins);
+        warnAboutRootKept(h, out.hostOrigins);
     }
 
     void pluginSection(const std::string& name, const RawSection& raw, ConfigSnapshot& out) {
@@ -299,6 +300,18 @@ private:
             error(origins.at("metrics_listen"), "metrics_listen = '" + h.metricsListen +
                                                     "' is not a loopback address; set metrics_allow_remote = true "
                                                     "to expose metrics to other hosts");
+    }
+
+    void warnAboutRootKept(const HostSettings& h, const std::map<std::string, Origin>& origins) {
+        // Capabilities limit what root may do to the kernel, not to files: uid 0 still owns
+        // and may rewrite every root-owned file.
+        if (!h.user.empty() || origins.count("user")) return;  // a bad user line has its own error
+        for (const char* key : {"capabilities", "group"})
+            if (auto it = origins.find(key); it != origins.end())
+                _issues.push_back({it->second,
+                                   std::string(key) + " without user: started as root, hostd keeps uid 0 and may still "
+                                                      "write every root-owned file; set user in [hostd]",
+                                   true});
     }
 
     bool duration(const RawValue& v, const std::string& key, Millis& out) {

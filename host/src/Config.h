@@ -59,7 +59,7 @@ struct HostSettings {
     Millis pluginStopTimeout = std::chrono::seconds(10);
     std::string logLevel = "info";
     bool allowSymlinks = false;
-    std::vector<std::string> redactKeys{"password", "secret", "token", "key"};
+    std::vector<std::string> redactKeys{"password", "passwd", "secret", "token", "key", "credential"};
     Millis startTimeout = std::chrono::seconds(30);
     Millis reloadTimeout = std::chrono::seconds(30);
     Millis loadTimeout = std::chrono::seconds(10);  ///< dlopen/dlclose of one plugin (LoadWatch.h).
@@ -99,7 +99,8 @@ public:
         /// The section for `name`, or nullptr.
 
     bool isSecret(const std::string& key) const;
-        /// True if values of `key` must never be logged (a redact_keys word occurs in it).
+        /// True if values of `key` must never be logged: a redact_keys word is one of its
+        /// keyWords(), and the last one is not "file".
 
     std::string display(const std::string& key, const std::string& value) const;
         /// The value as it may appear in logs: "<redacted>" for secrets.
@@ -133,6 +134,10 @@ ConfigLoad parseConfig(const std::vector<ConfigText>& sources);
 ConfigLoad loadConfig(const std::string& mainFile, bool mainFileRequired);
     /// Reads mainFile and every *.conf in "<mainFile>.d/" in lexical order. A missing main
     /// file is an error if mainFileRequired, else built-in defaults apply.
+
+std::vector<std::string> keyWords(std::string_view key);
+    /// The words of a key name, lower-cased: split at '_', '-' and '.', and where camelCase
+    /// starts a word ("clientSecret", "APIKey" -> "api", "key").
 
 bool isValidPluginName(std::string_view name);
     /// [A-Za-z0-9_-]+

@@ -51,22 +51,42 @@ const PluginSection* ConfigSnapshot::plugin(const std::string& name) const {
     return it == plugins.end() ? nullptr : &it->second;
 }
 
+std::vector<std::string> keyWords(std::string_view key) {
+    std::vector<std::string> words;
+    std::string word;
+    auto flush = [&] {
+        if (!word.empty()) words.push_back(std::move(word));
+        word.clear();
+    };
+    auto lower = [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; };
+    auto upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        char c = key[i];
+        if (c == '_' || c == '-' || c == '.') {
+            flush();
+            continue;
+        }
+        // A capital starts a word after a lower-case letter or digit (apiKey), and ends a run of
+        // capitals when a lower-case letter follows it (APIKey: API, Key).
+        bool prevLowerOrDigit = i > 0 && (lower(key[i - 1]) || std::isdigit(static_cast<unsigned char>(key[i - 1])));
+        bool endsAcronym = i > 0 && upper(key[i - 1]) && i + 1 < key.size() && lower(key[i + 1]);
+        if (upper(c) && (prevLowerOrDigit || endsAcronym)) flush();
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    flush();
+    return words;
+}
+
 bool ConfigSnapshot::isSecret(const std::string& key) const {
-    // A redact word matches a whole word of the key: "api_key" and "key" match "key",
-    // "keyboard" does not. A key ending in _file names where a secret is kept (token_file,
-    // key_file): its value is a path, which an operator needs to see in errors.
-    std::string lower;
-    for (char c : key) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower.ends_with("_file")) return false;
-    std::size_t start = 0;
-    while (start <= lower.size()) {
-        std::size_t end = lower.find_first_of("_-.", start);
-        if (end == std::string::npos) end = lower.size();
-        std::string_view word(lower.data() + start, end - start);
+    // A redact word matches a whole word of the key, whatever the case and however the words
+    // are joined: "api_key", "apiKey" and "API-KEY" match "key"; "keyboard" does not. A key whose
+    // last word is "file" names where a secret is kept (token_file, apiKeyFile): its value is a
+    // path, which an operator needs to see in errors.
+    std::vector<std::string> words = keyWords(key);
+    if (!words.empty() && words.back() == "file") return false;
+    for (const auto& word : words)
         for (const auto& r : host.redactKeys)
             if (word == r) return true;
-        start = end + 1;
-    }
     return false;
 }
 

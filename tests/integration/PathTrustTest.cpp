@@ -128,5 +128,24 @@ TEST_F(PathTrust, APluginDirectoryThatIsASymbolicLinkIsRefused) {
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
 
+TEST_F(PathTrust, CheckConfigRedactsSecretsHoweverTheirKeysAreSpelled) {
+    writeConfig(hostSection() + "[plugin.a]\napiKey = k-123\nclientSecret = s-456\ndb_passwd = p-789\ncredential = c-0\n"
+                                "keyboard = us\n");
+    auto check = runCommand({HOSTD_BINARY_PATH, "--check-config", "-v", "--config=" + configPath()});
+    EXPECT_EQ(check.exitCode, 0) << check.output;
+    for (auto secret : {"k-123", "s-456", "p-789", "c-0"}) EXPECT_EQ(check.output.find(secret), std::string::npos) << secret;
+    EXPECT_NE(check.output.find("apiKey = <redacted>"), std::string::npos) << check.output;
+    EXPECT_NE(check.output.find("keyboard = us"), std::string::npos);
+}
+
+TEST_F(PathTrust, CapabilitiesWithoutUserSayThatRootIsKept) {
+    writeConfig(hostSection("capabilities = cap_net_bind_service"));
+    auto check = checkConfig();
+    EXPECT_EQ(check.exitCode, 0) << check.output;
+    EXPECT_NE(check.output.find(configPath() + ":3: warning: capabilities without user: started as root, hostd keeps uid 0"),
+              std::string::npos)
+        << check.output;
+}
+
 }  // namespace
 }  // namespace hostd::test

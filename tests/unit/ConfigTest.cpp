@@ -190,7 +190,7 @@ TEST(Config, NoSourcesGiveTheBuiltInDefaults) {
     EXPECT_EQ(c.host.pluginStopTimeout, 10s);
     EXPECT_EQ(c.host.logLevel, "info");
     EXPECT_FALSE(c.host.allowSymlinks);
-    EXPECT_THAT(c.host.redactKeys, ElementsAre("password", "secret", "token", "key"));
+    EXPECT_THAT(c.host.redactKeys, ElementsAre("password", "passwd", "secret", "token", "key", "credential"));
     EXPECT_THAT(c.plugins, IsEmpty());
     EXPECT_THAT(c.files, IsEmpty());
     EXPECT_THAT(c.hostOrigins, IsEmpty());
@@ -360,9 +360,20 @@ TEST(Config, LaterSourcesWinForPluginKeysWhichKeepTheirFirstPosition) {
 // ==== Secrets ================================================================================
 
 TEST(Config, KeysContainingARedactWordAsAWholeWordAreSecret) {
-    ConfigSnapshot c;  // default redact_keys: password, secret, token, key
-    for (const char* key : {"password", "api_key", "db.password", "token", "client-secret", "API_KEY", "Token"})
+    ConfigSnapshot c;  // default redact_keys: password, passwd, secret, token, key, credential
+    for (const char* key : {"password", "api_key", "db.password", "token", "client-secret", "API_KEY", "Token", "apiKey",
+                            "clientSecret", "db_passwd", "credential", "APIKey", "awsSecretAccessKey", "oauth2Token"})
         EXPECT_TRUE(c.isSecret(key)) << key;
+}
+
+TEST(Config, KeyWordsSplitSnakeKebabDotsAndCamelCase) {
+    using hostd::keyWords;
+    EXPECT_THAT(keyWords("apiKey"), ElementsAre("api", "key"));
+    EXPECT_THAT(keyWords("APIKey"), ElementsAre("api", "key"));
+    EXPECT_THAT(keyWords("db_passwd"), ElementsAre("db", "passwd"));
+    EXPECT_THAT(keyWords("x.client-SECRET"), ElementsAre("x", "client", "secret"));
+    EXPECT_THAT(keyWords("oauth2Token"), ElementsAre("oauth2", "token"));
+    EXPECT_THAT(keyWords("keyboard"), ElementsAre("keyboard"));
 }
 
 TEST(Config, KeysContainingARedactWordOnlyAsPartOfAWordAreNotSecret) {
@@ -373,7 +384,7 @@ TEST(Config, KeysContainingARedactWordOnlyAsPartOfAWordAreNotSecret) {
 
 TEST(Config, KeysEndingInFileNameWhereASecretIsKeptAndAreNotSecret) {
     ConfigSnapshot c;
-    for (const char* key : {"token_file", "metrics_token_file", "api_key_file", "password_FILE"})
+    for (const char* key : {"token_file", "metrics_token_file", "api_key_file", "password_FILE", "apiKeyFile"})
         EXPECT_FALSE(c.isSecret(key)) << key;
 }
 

@@ -72,6 +72,17 @@ TEST(DaemonConfig, BadValuesAreErrorsWithFileAndLine) {
     EXPECT_THAT(all[7], ::testing::StartsWith("main.conf:9: duplicate key 'rlimit_nofile'"));
 }
 
+TEST(DaemonConfig, CapabilitiesOrGroupWithoutUserWarnThatRootIsKept) {
+    auto load = parseHost("group = nogroup\ncapabilities = cap_net_bind_service\n");
+    ASSERT_TRUE(load.ok());
+    EXPECT_THAT(issues(load),
+                ElementsAre("main.conf:2: warning: group without user: started as root, hostd keeps uid 0 and may still "
+                            "write every root-owned file; set user in [hostd]",
+                            "main.conf:3: warning: capabilities without user: started as root, hostd keeps uid 0 and may "
+                            "still write every root-owned file; set user in [hostd]"));
+    EXPECT_THAT(issues(parseHost("user = hostd\ncapabilities = none\n")), IsEmpty());
+}
+
 TEST(DaemonConfig, OpenFilesCannotBeUnlimited) {
     auto load = parseHost("rlimit_nofile = unlimited\n");
     EXPECT_THAT(issues(load), ElementsAre("main.conf:2: rlimit_nofile = 'unlimited': open files cannot be unlimited "
