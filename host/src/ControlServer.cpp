@@ -89,11 +89,11 @@ void ControlServer::onAccept() {
         if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) continue;
         ControlPeer peer{cred.pid, cred.uid, cred.gid};
         if (!authorised(fd.get(), peer)) {
-            refuse(fd.get(), peer, "permission denied", "permission denied");
+            refuse(std::move(fd), peer, "permission denied");
             continue;
         }
         if (auto why = admissionRefusal(peer)) {
-            refuse(fd.get(), peer, *why, *why);
+            refuse(std::move(fd), peer, *why);
             continue;
         }
         int raw = fd.get();
@@ -123,11 +123,19 @@ std::optional<std::string> ControlServer::admissionRefusal(const ControlPeer& pe
     return std::nullopt;
 }
 
-void ControlServer::refuse(int fd, const ControlPeer& peer, const std::string& why, const std::string& reply) {
-    sendAll(fd, controlErrorLine(reply));
-    if (_refusals.allow(Clock::now()))
+void ControlServer::refuse(UniqueFd fd, const ControlPeer& peer, const std::string& why) {
+    auto now = Clock::now();
+    if (_refusals.allow(now))
         HOSTD_AUDIT("", "control connection refused: " + why, {"peer_pid", std::to_string(peer.pid)},
                     {"peer_uid", std::to_string(peer.uid)}, {"peer_gid", std::to_string(peer.gid)});
+    std::string reply = controlErrorLine(why);
+    if (peer.uid == 0 || _tarpit.size() >= kMaxTarpitted) {
+        sendAll(fd.get(), reply);
+        return;
+    }
+    // Answered a second later: a peer that reconnects as soon as it is refused would otherwise
+    // keep the loop (and a core of the machine) busy refusing it.
+    _tarpit.push_back({now + kTarpit, std::move(fd), std::move(reply)});
 }
 
 void ControlServer::onReadable(int fd) {
@@ -162,16 +170,48 @@ void ControlServer::wait(Client& client) {
     }
 }
 
+namespace {
+
+/// What a uid's allowance holds at now, refilled since it was last updated.
+double refilled(double requests, Clock::time_point updated, Clock::time_point now) {
+    double seconds = std::chrono::duration<double>(now - updated).count();
+    return std::min(ControlServer::kRequestsPerSecond, requests + seconds * ControlServer::kRequestsPerSecond);
+}
+
+}  // namespace
+
+bool ControlServer::mayServe(const Client& client, Clock::time_point now) const {
+    if (client.peer.uid == 0) return true;
+    auto it = _allowances.find(client.peer.uid);
+    return it == _allowances.end() || refilled(it->second.requests, it->second.updated, now) >= 1.0;
+}
+
+Clock::time_point ControlServer::nextAllowed(uid_t uid) const {
+    auto it = _allowances.find(uid);
+    if (uid == 0 || it == _allowances.end()) return Clock::now();
+    double missing = std::max(0.0, 1.0 - it->second.requests);
+    return it->second.updated + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(missing / kRequestsPerSecond));
+}
+
 void ControlServer::serveWaiting() {
+    auto now = Clock::now();
     while (_budget > 0 && !_waiting.empty()) {
         // Root's requests first: a flood of other peers never delays root's hostctl by more
-        // than what is being served right now.
+        // than what is being served right now. Then the others in turn, within their rate.
         auto next = std::find_if(_waiting.begin(), _waiting.end(), [&](int fd) { return _clients.at(fd).peer.uid == 0; });
-        if (next == _waiting.end()) next = _waiting.begin();
+        if (next == _waiting.end())
+            next = std::find_if(_waiting.begin(), _waiting.end(), [&](int fd) { return mayServe(_clients.at(fd), now); });
+        if (next == _waiting.end()) return;  // every one waiting is over its rate: nextDeadline() says when
         int fd = *next;
         _waiting.erase(next);
         --_budget;
         Client& client = _clients.at(fd);
+        if (client.peer.uid != 0) {
+            auto [it, added] = _allowances.try_emplace(client.peer.uid, Allowance{kRequestsPerSecond, now});
+            it->second.requests = refilled(it->second.requests, it->second.updated, now) - 1.0;
+            it->second.updated = now;
+        }
         if (!serveOne(client)) {
             close(fd);
         } else if (hasCompleteLine(client)) {
@@ -204,14 +244,22 @@ bool ControlServer::refuseLongLine(const Client& client) {
 }
 
 std::optional<Clock::time_point> ControlServer::nextDeadline() const {
-    if (!_waiting.empty()) return Clock::now();
     std::optional<Clock::time_point> next = _refusals.due();
+    if (!_tarpit.empty() && (!next || _tarpit.front().until < *next)) next = _tarpit.front().until;
+    for (int fd : _waiting) {
+        Clock::time_point allowed = nextAllowed(_clients.at(fd).peer.uid);
+        if (!next || allowed < *next) next = allowed;
+    }
     for (const auto& [_, c] : _clients)
         if (c.reading && (!next || c.lastActive + kIdleTimeout < *next)) next = c.lastActive + kIdleTimeout;
     return next;
 }
 
 void ControlServer::onTurn(Clock::time_point now) {
+    while (!_tarpit.empty() && _tarpit.front().until <= now) {
+        sendAll(_tarpit.front().fd.get(), _tarpit.front().reply);
+        _tarpit.pop_front();  // closes it
+    }
     serveWaiting();
     _budget = kRequestsPerTurn;
     std::vector<int> idle;
@@ -221,6 +269,9 @@ void ControlServer::onTurn(Clock::time_point now) {
         sendAll(fd, controlErrorLine("idle for too long; closed"));
         close(fd);
     }
+    std::erase_if(_allowances, [&](const auto& a) {
+        return refilled(a.second.requests, a.second.updated, now) >= kRequestsPerSecond;
+    });
     if (int n = _refusals.takeHeldBack(now); n > 0)
         HOSTD_AUDIT("", "control connections refused meanwhile (not each logged)", {"count", std::to_string(n)});
 }

@@ -28,11 +28,17 @@ namespace hostd {
 /// - at most kMaxClients connections, of which the last kRootOnlySlots only root may take, and
 ///   at most kMaxPerUser for any other uid (hostd's own user included: plugins run as it);
 /// - a connection without a complete request for kIdleTimeout is closed;
-/// - refusals are logged at most once a second, then as a count;
+/// - refusals are logged at most once a second, then as a count; a refused peer other than
+///   root gets its answer (and its closed connection) kTarpit later, so that reconnecting at
+///   once costs it a second instead of costing the loop a refusal each time (at most
+///   kMaxTarpitted wait so, the others are answered at once);
 /// - each turn of the loop serves at most kRequestsPerTurn requests, root's first, then the
 ///   others in turn, one request per connection; a connection with requests waiting is not
 ///   read until they are served. So a flood of requests delays each turn by a bounded amount,
-///   and plugin events, signals and the watchdog are served between turns.
+///   and plugin events, signals and the watchdog are served between turns;
+/// - any uid but root is served at most kRequestsPerSecond requests a second (after a burst of
+///   as many): the rest wait, unread, for their turn. A `top` costs the loop a fraction of a
+///   millisecond; without this, one user's flood of them would take most of its time.
 /// A request line longer than kControlMaxLine gets an error and a closed connection. A client
 /// that never reads its replies is closed when its socket buffer is full (writes never block).
 class ControlServer {
@@ -43,6 +49,9 @@ public:
     static constexpr std::size_t kAcceptsPerTurn = 16;
     static constexpr std::size_t kRequestsPerTurn = 8;
     static constexpr Clock::duration kIdleTimeout = std::chrono::seconds(5);
+    static constexpr double kRequestsPerSecond = 20;
+    static constexpr Clock::duration kTarpit = std::chrono::seconds(1);
+    static constexpr std::size_t kMaxTarpitted = 256;
 
     ControlServer(EventLoop& loop, ControlSocket socket, const ControlCommands& commands);
     ~ControlServer();
@@ -75,13 +84,16 @@ private:
     bool authorised(int fd, const ControlPeer& peer) const;
     std::optional<std::string> admissionRefusal(const ControlPeer& peer) const;
         /// Why a connection of peer cannot be taken now (slots), or nothing.
-    void refuse(int fd, const ControlPeer& peer, const std::string& why, const std::string& reply);
+    void refuse(UniqueFd fd, const ControlPeer& peer, const std::string& why);
     void onReadable(int fd);
     void serveWaiting();
         /// Serves queued requests, root's first, one per connection in turn, within _budget.
     bool serveOne(Client& client);
         /// Answers the first complete line in the buffer; false if the connection must close.
     bool hasCompleteLine(const Client& client) const;
+    bool mayServe(const Client& client, Clock::time_point now) const;
+        /// Root, or a uid whose request rate allows one more now.
+    Clock::time_point nextAllowed(uid_t uid) const;
     bool refuseLongLine(const Client& client);
         /// Logs and answers a request over kControlMaxLine; always false (close).
     void wait(Client& client);
@@ -96,6 +108,17 @@ private:
     std::deque<int> _waiting;  // connections with a complete request not yet served, in arrival order
     std::size_t _budget = kRequestsPerTurn;
     RateLimit _refusals;
+    struct Allowance {
+        double requests = kRequestsPerSecond;  // served now without waiting; refills at kRequestsPerSecond
+        Clock::time_point updated;
+    };
+    mutable std::map<uid_t, Allowance> _allowances;  // uids but root; forgotten once full again
+    struct Refused {
+        Clock::time_point until;
+        UniqueFd fd;
+        std::string reply;
+    };
+    std::deque<Refused> _tarpit;  // in the order they were refused: `until` only grows
 };
 
 std::optional<ControlSocket> openControlSocket(const ConfigSnapshot& config);
