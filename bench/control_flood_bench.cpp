@@ -12,8 +12,8 @@
 // FLOOD_CONNECTIONS, FLOOD_CMD (status, list, ...), FLOOD_METRICS and FLOOD_METRICS_POLL_MS
 // change the attacker, to see what each part of it costs.
 #include "BenchUtil.h"
+#include "Sockets.h"
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -22,7 +22,6 @@
 #include <filesystem>
 #include <fstream>
 #include <grp.h>
-#include <netinet/in.h>
 #include <spawn.h>
 #include <string>
 #include <sys/socket.h>
@@ -53,17 +52,6 @@ int connectUnix(const std::string& path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-    ::close(fd);
-    return -1;
-}
-
-int connectTcp(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
     ::close(fd);
     return -1;
@@ -103,7 +91,7 @@ void holdMetrics(int port, int count) {
             char c;
             if (fd >= 0 && ::recv(fd, &c, 1, MSG_DONTWAIT) != 0) continue;  // still open (EAGAIN)
             if (fd >= 0) ::close(fd);
-            fd = connectTcp(port);
+            fd = hostd::test::connectLoopback(port);
         }
         const char* poll = std::getenv("FLOOD_METRICS_POLL_MS");
         std::this_thread::sleep_for(std::chrono::milliseconds(poll ? std::atoi(poll) : 100));

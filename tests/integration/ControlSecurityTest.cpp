@@ -118,6 +118,22 @@ TEST_F(ControlSecurity, RequestsOfAUserOtherThanRootAreServedAtABoundedRate) {
     EXPECT_EQ(status.code, 0) << status.err;
 }
 
+TEST_F(ControlSecurity, AnEchoCutInsideACharacterOrAHugeVersionGetsAProperAnswer) {
+    writeConfig(hostSection() + probeSection("a"));
+    startReady(1);
+    std::string euros;
+    for (int i = 0; i < 30; ++i) euros += "\xE2\x82\xAC";  // the 64-byte cut falls inside one
+    CommandResult level = hostctl({"log-level", euros});
+    EXPECT_EQ(level.code, 1) << level.err;  // refused by hostd, not "hostd is not running" (69)
+    EXPECT_NE(level.err.find("unknown log level '" + euros.substr(0, 63) + "'"), std::string::npos) << level.err;
+    int fd = connectTo(controlSocket());
+    std::string wrapped = "{\"v\":18446744073709551617,\"cmd\":\"stop\",\"plugin\":\"a\"}\n";
+    ::send(fd, wrapped.data(), wrapped.size(), MSG_NOSIGNAL);
+    EXPECT_EQ(readLine(fd), R"({"error":"number out of range in the request","ok":false,"v":1})");
+    ::close(fd);
+    EXPECT_EQ(countLog("control command cmd=stop"), 0);
+}
+
 TEST_F(ControlSecurity, AnIdleConnectionIsClosed) {
     writeConfig(hostSection() + probeSection("a"));
     startReady(1);

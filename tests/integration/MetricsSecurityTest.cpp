@@ -2,10 +2,9 @@
 // and 11): its token file, and connections that never send a request.
 #include "DaemonSupport.h"
 #include "MetricsSupport.h"
+#include "Sockets.h"
 
-#include <arpa/inet.h>
 #include <csignal>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <vector>
 #include <fstream>
@@ -51,26 +50,12 @@ TEST_F(MetricsSecurity, ATokenFileOfAnotherUserIsRefused) {
     EXPECT_EQ(countLog(configPath() + ":5: metrics_token_file " + file + ": refused: owned by uid 4242"), 1) << log();
 }
 
-/// A TCP connection to 127.0.0.1:port that sends nothing, or -1.
-int idleConnection(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 TEST_F(MetricsSecurity, IdleConnectionsWithoutTheTokenNeverKeepAnAuthorisedRequestOut) {
     writeConfig(metricsSection("metrics_token_file = " + tokenFile()));
     auto& hostd = start();
     ASSERT_NE(port(), 0);
     std::vector<int> idle;
-    for (int i = 0; i < 200; ++i) idle.push_back(idleConnection(port()));  // more than may be pending
+    for (int i = 0; i < 200; ++i) idle.push_back(connectLoopback(port()));  // more than may be pending
     for (int i = 0; i < 5; ++i) EXPECT_EQ(get("/healthz", "s3cret-token").status, 200) << i;
     EXPECT_EQ(get("/healthz").status, 401);
     int closed = 0;
@@ -87,7 +72,7 @@ TEST_F(MetricsSecurity, IdleConnectionsWithoutTheTokenNeverKeepAnAuthorisedReque
 TEST_F(MetricsSecurity, ARequestThatNeverCompletesIsAnsweredWithATimeout) {
     writeConfig(metricsSection());
     start();
-    int fd = idleConnection(port());
+    int fd = connectLoopback(port());
     ASSERT_GE(fd, 0);
     const char partial[] = "GET /metrics HTTP/1.1\r\nHost: slow\r\n";
     ASSERT_EQ(::send(fd, partial, sizeof partial - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof partial - 1));

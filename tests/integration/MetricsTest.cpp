@@ -2,6 +2,7 @@
 // parsed strictly (and by promtool when installed) and its numbers follow what happens; health,
 // readiness, the bearer token, the address rules, the debug views, and slow clients.
 #include "MetricsSupport.h"
+#include "Sockets.h"
 
 #include <arpa/inet.h>
 #include <csignal>
@@ -295,12 +296,8 @@ TEST_F(MetricsTest, TheIdleEndpointDoesNotWakeUp) {
 
 /// A TCP connection to the endpoint that sends part of a request head and then nothing.
 int slowClient(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+    int fd = connectLoopback(port);
+    if (fd < 0) return -1;
     const char partial[] = "GET /metrics HTTP/1.1\r\nHost: slow\r\n";
     [[maybe_unused]] auto n = ::send(fd, partial, sizeof partial - 1, MSG_NOSIGNAL);
     return fd;
