@@ -1,6 +1,6 @@
 // The [hostd] keys of the production daemon: pidfile, user, group, capabilities, rlimit_*.
 #include "Config.h"
-#include "Rlimits.h"
+#include "ConfigRules.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

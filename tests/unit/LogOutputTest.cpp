@@ -3,6 +3,7 @@
 #include "Config.h"
 #include "ConfigTestSupport.h"
 #include "LogOutput.h"
+#include "LogSetup.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

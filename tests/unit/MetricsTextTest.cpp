@@ -1,5 +1,6 @@
 // The Prometheus text writer, /metrics rendered from a status board snapshot, the strict parser
 // the integration tests rely on, the JSON writer and the load-failure labels.
+#include "CallRunner.h"
 #include "JsonWriter.h"
 #include "Metrics.h"
 #include "PrometheusParser.h"

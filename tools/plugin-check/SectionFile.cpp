@@ -8,7 +8,7 @@ namespace hostd::check {
 
 namespace {
 
-/// The keys of a [plugin.NAME] section that hostd keeps for itself (host/src/Config.cpp).
+/// The keys of a [plugin.NAME] section that hostd keeps for itself (host/config/Config.cpp).
 constexpr std::string_view kHostKeys[] = {"enabled", "requires", "stop_timeout", "start_timeout",
                                           "reload_timeout", "restart", "sha256", "log_level"};
 

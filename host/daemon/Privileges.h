@@ -34,20 +34,6 @@ void logIdentity();
     /// Logs, once per call, the uid, gid, supplementary groups, effective capabilities and
     /// NO_NEW_PRIVS of the process.
 
-std::string parseCapabilities(std::string_view text, std::vector<std::string>& out);
-    /// For the configuration validator: parses a comma/space separated list of capability
-    /// names (cap_net_bind_service; case does not matter; empty or "none" for none) into
-    /// out, spelled as libcap spells them. Returns an empty string, or the message naming
-    /// the first unknown name.
-
-std::string joinCapabilities(const std::vector<std::string>& names);
-    /// "cap_a, cap_b", or "none".
-
-std::string checkAccountName(const std::string& key, const std::string& value);
-    /// For the configuration validator: an empty string if value can be a user or group
-    /// name, a numeric id, or is empty (keep the starting one), else the message. Whether
-    /// it exists is checked at start.
-
 TrustedOwners hostdOwners(const HostSettings& host);
     /// Root, the effective uid, and the configured user (once it resolves): who may own what
     /// hostd writes as root and keeps using after the privilege drop (pidfile, log file,

@@ -57,8 +57,4 @@ private:
     ino_t _ino = 0;
 };
 
-std::string checkSocketPath(const std::string& key, const std::string& value);
-    /// For the configuration validator: empty if value is empty (no socket) or an absolute
-    /// path that fits in a sockaddr_un, else the message.
-
 }  // namespace hostd

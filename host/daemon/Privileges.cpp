@@ -1,6 +1,7 @@
 #include "Privileges.h"
 
 #include "Config.h"
+#include "ConfigRules.h"
 #include "ExitCode.h"
 #include "Log.h"
 #include "StartupError.h"
@@ -32,13 +33,6 @@ using IabPtr = std::unique_ptr<std::remove_pointer_t<cap_iab_t>, CapFree>;
 
 [[noreturn]] void fail(std::string_view what) { throw StartupError(kExitOsError, systemErrorText(what, errno)); }
 
-std::optional<unsigned> parseId(const std::string& text) {
-    unsigned n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return n;
-}
-
 /// A user of the password database (or a bare numeric uid that has no entry).
 struct Account {
     uid_t uid = 0;
@@ -49,7 +43,7 @@ struct Account {
 std::optional<Account> lookupUser(const std::string& nameOrId) {
     std::vector<char> buf(16384);
     passwd entry{}, *found = nullptr;
-    auto id = parseId(nameOrId);
+    auto id = parseNumericId(nameOrId);
     int rc = id ? ::getpwuid_r(*id, &entry, buf.data(), buf.size(), &found)
                 : ::getpwnam_r(nameOrId.c_str(), &entry, buf.data(), buf.size(), &found);
     if (rc == 0 && found != nullptr) return Account{entry.pw_uid, entry.pw_gid, entry.pw_name};
@@ -58,7 +52,7 @@ std::optional<Account> lookupUser(const std::string& nameOrId) {
 }
 
 std::optional<gid_t> lookupGroup(const std::string& nameOrId) {
-    if (auto id = parseId(nameOrId)) return *id;
+    if (auto id = parseNumericId(nameOrId)) return *id;
     std::vector<char> buf(16384);
     group entry{}, *found = nullptr;
     if (::getgrnam_r(nameOrId.c_str(), &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr)
@@ -224,30 +218,6 @@ void logIdentity() {
               {"no_new_privs", std::to_string(::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))});
 }
 
-std::string parseCapabilities(std::string_view text, std::vector<std::string>& out) {
-    std::vector<std::string> names;
-    for (const auto& item : splitList(text)) {
-        if (item == "none") continue;
-        cap_value_t c = 0;
-        // cap_from_name also takes bare numbers; only names are readable in a configuration.
-        bool named = item.size() > 4 && std::equal(item.begin(), item.begin() + 4, "cap_", [](char a, char b) {
-                         return std::tolower(static_cast<unsigned char>(a)) == b;
-                     });
-        if (!named || cap_from_name(item.c_str(), &c) != 0)
-            return "capabilities: unknown capability '" + item + "' (names as in capabilities(7), e.g. cap_net_bind_service)";
-        std::unique_ptr<char, CapFree> name(cap_to_name(c));
-        if (std::find(names.begin(), names.end(), name.get()) == names.end()) names.emplace_back(name.get());
-    }
-    out = std::move(names);
-    return {};
-}
-
-std::string joinCapabilities(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-    return out.empty() ? "none" : out;
-}
-
 TrustedOwners hostdOwners(const HostSettings& host) {
     TrustedOwners owners = TrustedOwners::current();
     if (!host.user.empty())
@@ -259,18 +229,6 @@ std::string checkAccountExists(const std::string& key, const std::string& value)
     if (value.empty()) return {};
     bool found = key == "user" ? lookupUser(value).has_value() : lookupGroup(value).has_value();
     return found ? std::string() : key + " '" + value + "' does not exist on this system";
-}
-
-std::string checkAccountName(const std::string& key, const std::string& value) {
-    // What adduser and useradd accept: [A-Za-z_][A-Za-z0-9_.-]*, with a trailing $ for
-    // machine accounts. A number is taken as an id.
-    auto nameChar = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; };
-    std::string_view body = value;
-    if (!body.empty() && body.back() == '$') body.remove_suffix(1);
-    bool isName = !body.empty() && (std::isalpha(static_cast<unsigned char>(body.front())) || body.front() == '_') &&
-                  std::all_of(body.begin(), body.end(), nameChar);
-    bool valid = value.empty() || (value.size() <= 32 && (isName || parseId(value)));  // empty: keep the starting one
-    return valid ? std::string() : key + " = '" + value + "' is not a " + key + " name or numeric id";
 }
 
 }  // namespace hostd

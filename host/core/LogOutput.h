@@ -8,8 +8,6 @@
 
 namespace hostd {
 
-struct HostSettings;
-
 /// Where the log goes and how it is written: [hostd] log_format and log_target.
 struct LogDestination {
     LogFormat format = LogFormat::Text;
@@ -26,10 +24,6 @@ bool stderrIsJournal();
     /// True if JOURNAL_STREAM ("DEVICE:INODE", set by systemd for a service whose stderr is
     /// connected to the journal) names what file descriptor 2 is. A child whose stderr was
     /// redirected still inherits the variable: hence the comparison (systemd.exec(5)).
-
-LogDestination logDestination(const HostSettings& host);
-    /// The configured destination; log_format = auto is journal when the target is stderr
-    /// and stderr is the journal's stream, else text.
 
 /// The process's log output. Each line is formatted once, then written with one write(2)
 /// (or syslog(3)) under a mutex: nothing is buffered, so no line is lost at exit on any
@@ -56,15 +50,6 @@ public:
     static void write(const LogRecord& record);
         /// Formats and writes one line. Thread-safe; never throws.
 };
-
-void openLogOutput(const HostSettings& host, const TrustedOwners& owners);
-    /// At start-up, before any plugin: switches to the configured destination, a file trusted
-    /// for owners (hostd's user too: it reopens the file after the privilege drop). Throws
-    /// StartupError (kExitConfig) naming the file and the reason.
-
-void reconfigureLog(const HostSettings& host);
-    /// After a configuration reload: switches to a changed destination, saying so in the
-    /// old and the new output; if the new one cannot be opened, logs why and keeps the old.
 
 void reopenLogFile();
     /// SIGUSR1: reopens the log file and logs the outcome (in the new file, or, on failure,

@@ -1,6 +1,7 @@
 #include "Rlimits.h"
 
 #include "Config.h"
+#include "ConfigRules.h"
 #include "ExitCode.h"
 #include "StartupError.h"
 
@@ -35,57 +36,9 @@ const std::array<Resource, 3> kResources{{
     {"rlimit_fsize", "fsize", RLIMIT_FSIZE, true, &HostSettings::rlimitFsize},
 }};
 
-std::optional<std::uint64_t> parseNumber(std::string_view text, bool isSize) {
-    if (text == "unlimited" || text == "infinity") return LimitSpec::kUnlimited;
-    std::uint64_t multiplier = 1;
-    if (isSize && !text.empty()) {
-        constexpr std::string_view kSuffixes = "KMGT";
-        auto suffix = kSuffixes.find(static_cast<char>(std::toupper(static_cast<unsigned char>(text.back()))));
-        if (suffix != std::string_view::npos) {
-            multiplier = std::uint64_t{1} << (10 * (suffix + 1));
-            text.remove_suffix(1);
-        }
-    }
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    // The largest finite limit: anything at or beyond RLIM_INFINITY would silently mean "unlimited".
-    if (n > (LimitSpec::kUnlimited - 1) / multiplier) return std::nullopt;
-    return n * multiplier;
-}
-
 std::string formatNumber(rlim_t n) { return n == RLIM_INFINITY ? "unlimited" : std::to_string(n); }
 
-const Resource* findResource(std::string_view key) {
-    for (const auto& r : kResources)
-        if (key == r.key) return &r;
-    return nullptr;
-}
-
 }  // namespace
-
-std::optional<LimitSpec> parseLimit(std::string_view text, bool isSize) {
-    if (text.empty()) return LimitSpec{};
-    if (text == "hard") return LimitSpec{LimitSpec::Kind::SoftToHard};
-    auto colon = text.find(':');
-    auto soft = parseNumber(text.substr(0, colon), isSize);
-    auto hard = colon == std::string_view::npos ? soft : parseNumber(text.substr(colon + 1), isSize);
-    if (!soft || !hard || *soft > *hard) return std::nullopt;
-    return LimitSpec{LimitSpec::Kind::Set, *soft, *hard};
-}
-
-std::string checkLimit(const std::string& key, const std::string& value) {
-    const Resource* r = findResource(key);
-    if (r == nullptr) return "unknown limit '" + key + "'";
-    auto spec = parseLimit(value, r->isSize);
-    if (!spec)
-        return key + " = '" + value + "' is not a limit (a number or 'unlimited', SOFT:HARD with soft <= hard, " +
-               "or 'hard' to raise the soft limit to the hard one" + (r->isSize ? "; sizes may end in K, M, G or T)" : ")");
-    // The kernel caps open files at fs.nr_open; "unlimited" would fail at every start.
-    if (r->resource == RLIMIT_NOFILE && spec->kind == LimitSpec::Kind::Set && spec->hard == LimitSpec::kUnlimited)
-        return key + " = '" + value + "': open files cannot be unlimited (the kernel caps them at fs.nr_open)";
-    return {};
-}
 
 void applyLimits(const ConfigSnapshot& config) {
     for (const auto& r : kResources) {

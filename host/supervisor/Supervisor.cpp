@@ -5,6 +5,7 @@
 #include "ExitCode.h"
 #include "Log.h"
 #include "LogOutput.h"
+#include "LogSetup.h"
 #include "StatusBoard.h"
 #include "SupervisorInternal.h"
 

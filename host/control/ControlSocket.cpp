@@ -72,15 +72,6 @@ void clearStale(const std::string& path) {
 
 }  // namespace
 
-std::string checkSocketPath(const std::string& key, const std::string& value) {
-    if (value.empty()) return {};
-    if (value.front() != '/') return key + " = '" + value + "' must be an absolute path (or empty for no socket)";
-    if (value.back() == '/') return key + " = '" + value + "' names a directory, not a socket file";
-    if (value.size() > kMaxPath)
-        return key + " = '" + value + "' is longer than " + std::to_string(kMaxPath) + " bytes (the unix socket limit)";
-    return {};
-}
-
 std::string ControlSocket::directoryRefusal(const std::string& path, const TrustedOwners& owners) {
     try {
         checkDirectory(path, dirName(path), owners);

@@ -1,10 +1,9 @@
 #pragma once
 
-#include "CallRunner.h"
 #include "Config.h"
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
-#include "Plugin.h"
+#include "PluginState.h"
 
 #include <array>
 #include <cstdint>
@@ -84,9 +83,30 @@ public:
     void loaderHeld();
         /// A plugin's load or unload hung: nothing can be loaded or unloaded until a restart.
 
-    CallRunner::Job attributed(const std::string& plugin, std::string_view call, CallRunner::Job job);
+    template <class Job>
+    auto attributed(const std::string& plugin, std::string_view call, Job job) {
+        return [this, plugin, call = std::string(call), job = std::move(job)]() mutable {
+            CallAttribution scope(*this, plugin, call);
+            return job();
+        };
+    }
         /// Wraps a plugin callback: while it runs, its thread is attributed to the plugin, and
         /// its CPU time is added to the plugin's callbackCpuSeconds.
+
+    /// Attributes the calling thread to a plugin's callback for its lifetime (attributed()).
+    class CallAttribution {
+    public:
+        CallAttribution(StatusBoard& board, const std::string& plugin, std::string_view call);
+        ~CallAttribution();
+        CallAttribution(const CallAttribution&) = delete;
+        CallAttribution& operator=(const CallAttribution&) = delete;
+
+    private:
+        StatusBoard& _board;
+        const std::string& _plugin;
+        pid_t _tid;
+        double _cpuBefore;
+    };
 
     void tagThread(const std::string& plugin, std::string_view name);
         /// Records the calling thread as the plugin's (empty plugin: the host's) and sets its

@@ -9,28 +9,7 @@ namespace hostd {
 
 class ConfigSnapshot;
 
-/// One rlimit_* value of [hostd] (DESIGN.md section 5), as parsed:
-///   ""          keep the inherited limits
-///   "hard"      raise the soft limit to the hard one (the default of rlimit_nofile)
-///   "N"         soft and hard limit N
-///   "SOFT:HARD" each on its own
-/// A number may be "unlimited"; sizes (rlimit_core, rlimit_fsize) may end in K, M, G or T
-/// (powers of 1024).
-struct LimitSpec {
-    enum class Kind { Inherit, SoftToHard, Set };
-    static constexpr std::uint64_t kUnlimited = UINT64_MAX;  ///< RLIM_INFINITY.
-
-    Kind kind = Kind::Inherit;
-    std::uint64_t soft = 0;  ///< Kind::Set only.
-    std::uint64_t hard = 0;  ///< Kind::Set only.
-};
-
-std::optional<LimitSpec> parseLimit(std::string_view text, bool isSize);
-    /// The value, or nothing if it is not one of the forms above (or soft exceeds hard).
-
-std::string checkLimit(const std::string& key, const std::string& value);
-    /// For the configuration validator: an empty string if value is valid for the key
-    /// rlimit_nofile, rlimit_core or rlimit_fsize, else the message saying why not.
+// Applying the rlimit_* keys of [hostd]; their values are parsed by ConfigRules.h.
 
 void applyLimits(const ConfigSnapshot& config);
     /// Sets the configured limits. Must run before privileges are dropped: raising a hard

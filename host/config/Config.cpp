@@ -1,10 +1,8 @@
 #include "Config.h"
 
-#include "LogOutput.h"
-#include "ControlSocket.h"
+#include "ConfigRules.h"
 #include "ListenAddress.h"
-#include "Privileges.h"
-#include "Rlimits.h"
+#include "LogOutput.h"
 
 #include <algorithm>
 #include <cctype>

@@ -152,16 +152,13 @@ void StatusBoard::connectionRejected() {
     ++_s.rejectedConnections;
 }
 
-CallRunner::Job StatusBoard::attributed(const std::string& plugin, std::string_view call, CallRunner::Job job) {
-    return [this, plugin, call = std::string(call), job = std::move(job)]() mutable {
-        pid_t tid = ::gettid();
-        addCallThread(tid, plugin, call);
-        double before = threadCpuSeconds();
-        CallResult result = job();
-        endCallThread(tid, plugin, threadCpuSeconds() - before);
-        return result;
-    };
+StatusBoard::CallAttribution::CallAttribution(StatusBoard& board, const std::string& plugin, std::string_view call)
+    : _board(board), _plugin(plugin), _tid(::gettid()) {
+    _board.addCallThread(_tid, plugin, call);
+    _cpuBefore = threadCpuSeconds();
 }
+
+StatusBoard::CallAttribution::~CallAttribution() { _board.endCallThread(_tid, _plugin, threadCpuSeconds() - _cpuBefore); }
 
 void StatusBoard::addCallThread(pid_t tid, const std::string& plugin, std::string_view call) {
     std::lock_guard lock(_mutex);

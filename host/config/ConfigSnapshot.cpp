@@ -2,7 +2,7 @@
 // the parser and its users; the parser and validator are in Config.cpp.
 #include "Config.h"
 
-#include "Privileges.h"
+#include "ConfigRules.h"
 
 #include <algorithm>
 #include <cctype>

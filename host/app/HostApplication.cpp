@@ -6,6 +6,7 @@
 #include "ExitCode.h"
 #include "Log.h"
 #include "LogOutput.h"
+#include "LogSetup.h"
 #include "MetricsServer.h"
 #include "Notifier.h"
 #include "Privileges.h"
