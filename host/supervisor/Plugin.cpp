@@ -55,16 +55,6 @@ const hostd_type_services kServices = {
 
 }  // namespace
 
-CallConfig::CallConfig(ConfigPtr snapshot, const std::string& plugin) : _snapshot(std::move(snapshot)) {
-    if (const PluginSection* section = _snapshot ? _snapshot->plugin(plugin) : nullptr) {
-        _entries.reserve(section->settings.size());
-        for (const auto& s : section->settings)
-            _entries.push_back({{s.key.data(), s.key.size()}, {s.value.data(), s.value.size()}});
-    }
-    _config.entries = _entries.data();
-    _config.count = _entries.size();
-}
-
 FailureInbox::FailureInbox() : _event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 FailureInbox& FailureInbox::instance() {

@@ -2,7 +2,7 @@
 
 #include "Config.h"
 #include "EventLoop.h"
-#include "PluginImage.h"
+#include "PluginExecutor.h"
 #include "PluginState.h"
 
 #include <hostd/plugin.h>
@@ -24,18 +24,17 @@ struct Plugin {
     std::string path;                          ///< The operator's file, for messages.
     PluginState state = PluginState::Loaded;
     std::string reason;                        ///< Why Pending/Blocked/Failed/Invalid/Stuck.
-    std::unique_ptr<PluginImage> image;
+    std::unique_ptr<PluginCode> image;
     std::vector<std::string> dependencies;         ///< Descriptor's plus the config's.
     ConfigPtr appliedConfig;                   ///< Snapshot whose section the plugin runs with.
     AfterStop afterStop = AfterStop::None;     ///< Requested while running; applied once stopped.
-    std::unique_ptr<PluginImage> candidate;    ///< New content waiting to replace `image`.
-    std::unique_ptr<PluginImage> previous;     ///< Old image kept until the new one has started.
+    std::unique_ptr<PluginCode> candidate;     ///< New content waiting to replace `image`.
+    std::unique_ptr<PluginCode> previous;      ///< Old image kept until the new one has started.
     std::string rejected;                      ///< sha256 (or reason) of content already refused.
     bool stale = false;                        ///< An old image stayed mapped: no more hot upgrades.
     bool fileNotTaken = false;                 ///< The last look at its file, while an image ran, refused it or
                                                ///< saw it change: a chmod/chown/touch looks again.
     std::string untrusted;                     ///< Why its file fails the trust checks since a chmod/chown.
-    std::string crashLabel;                    ///< "NAME@SHA256" of the image, for crash breadcrumbs.
     std::vector<Clock::time_point> failures;   ///< Recent failures, within restart_interval.
     Clock::time_point retryAt = Clock::time_point::max();  ///< Backoff: when a failed plugin starts again.
     Clock::time_point quarantinedSince{};
@@ -57,18 +56,6 @@ struct Plugin {
     }
     bool active() const { return busy() || state == PluginState::Running; }
         /// Started and not yet stopped: must be drained.
-};
-
-/// The plugin's config section as the C ABI presents it, kept alive for one call.
-class CallConfig {
-public:
-    CallConfig(ConfigPtr snapshot, const std::string& plugin);
-    const hostd_type_config* get() const noexcept { return &_config; }
-
-private:
-    ConfigPtr _snapshot;  // owns the strings the entries point into
-    std::vector<hostd_type_config_entry> _entries;
-    hostd_type_config _config{};
 };
 
 /// Failures that plugins report (hostd_cb_report_failure) from their own threads, handed to the

@@ -34,8 +34,8 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
     _loop.add(_signals.fd(), [this] {
         while (auto sig = _signals.read()) onSignal(*sig);
     });
-    _loop.add(_calls.fd(), [this] {
-        for (auto& c : _calls.takeCompleted()) _completions.push_back(std::move(c));
+    _loop.add(_executor->completionFd(), [this] {
+        for (auto& c : _executor->takeCompleted()) _completions.push_back(std::move(c));
         applyCompletions();
         schedule();  // once for the batch: a cold start completes hundreds of starts at once
     });
@@ -314,7 +314,7 @@ void Supervisor::checkDeadlines() {
         HOSTD_LOG(Error, p->name, "call overran its deadline; abandoned, never unloaded",
                   {"call", std::string(p->callName)}, {"deadline", formatDuration(budget)});
         if (p->callName == "stop") _stopTimedOut = true;  // never stopped cleanly, whenever it was
-        _calls.abandon(p->callId);
+        _executor->abandon(p->callId);
         _abandoned = true;
         setState(*p, PluginState::Stuck, std::string(p->callName) + " overran its deadline");
         changed = true;
@@ -336,7 +336,7 @@ void Supervisor::checkDeadlines() {
             HOSTD_LOG(Error, p->name, "not stopped: the drain budget ran out",
                       {"stop_timeout", formatDuration(_config->host.stopTimeout)}, {"state", std::string(stateName(p->state))});
             if (p->busy()) {
-                _calls.abandon(p->callId);
+                _executor->abandon(p->callId);
                 _abandoned = true;
             }
             _stopTimedOut = true;

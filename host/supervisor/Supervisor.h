@@ -1,6 +1,5 @@
 #pragma once
 
-#include "CallRunner.h"
 #include "Config.h"
 #include "ControlProtocol.h"
 #include "ControlSocket.h"
@@ -8,7 +7,7 @@
 #include "DependencyGraph.h"
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
-#include "LoadWatch.h"
+#include "InProcessExecutor.h"
 #include "MetricsServer.h"
 #include "Notifier.h"
 #include "Plugin.h"
@@ -97,8 +96,7 @@ private:
     void submitStart(Plugin& p);
     void submitReload(Plugin& p);
     void submitStop(Plugin& p);
-    void submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
-                CallRunner::Job job);
+    void submit(Plugin& p, PluginCall call, Clock::time_point deadline);
     void applyCompletions();
         /// onCompleted for each queued completion, in order.
     void onCompleted(std::uint64_t id, CallResult result);
@@ -114,12 +112,9 @@ private:
     void setState(Plugin& p, PluginState state, std::string reason = {});
     void resolveDependencies(Plugin& p);
         /// p.dependencies = its image's requires plus its section's, sorted and unique.
-    void unloadImage(Plugin& p, std::unique_ptr<PluginImage> image);
-        /// closeImage; p is stale if the image stays mapped.
-    bool closeImage(const std::string& plugin, std::unique_ptr<PluginImage> image);
-        /// Every image hostd lets go of goes here (its destructors run under the load watch):
-        /// dlcloses it and verifies it is gone; false, with the likely cause logged, if it is
-        /// still mapped. Left mapped, and true, while a hung load holds the loader.
+    void unloadImage(Plugin& p, std::unique_ptr<PluginCode> image);
+        /// Every image hostd lets go of goes here (PluginExecutor::unload); p is stale if the
+        /// image stays mapped.
     Millis timeout(const Plugin& p, std::string_view call) const;
 
     // SupervisorDirectory.cpp
@@ -174,9 +169,9 @@ private:
     bool _graphDirty = true;
     EventLoop _loop;
     SignalSource _signals;
-    CallRunner _calls;
-    std::deque<std::pair<std::uint64_t, CallResult>> _completions;  // taken from _calls, not yet applied
-    LoadWatch _loadWatch{[this](const LoadWatch::Job& job) { continueAfterHungLoad(job); }};
+    std::unique_ptr<PluginExecutor> _executor{
+        std::make_unique<InProcessExecutor>([this](const LoadWatch::Job& job) { continueAfterHungLoad(job); })};
+    std::deque<std::pair<std::uint64_t, CallResult>> _completions;  // taken from _executor, not yet applied
     std::function<void(int)> _exitAfterTakeover = [](int code) { std::_Exit(code); };
     Notifier _notifier;
     std::optional<PluginDirectory> _dir;

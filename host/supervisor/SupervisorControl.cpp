@@ -111,7 +111,7 @@ void Supervisor::controlConfigChanged(const ConfigSnapshot& old) {
     const HostSettings &was = old.host, &now = _config->host;
     // A changed control_socket is named by warnAboutRestartOnlyKeys.
     if (!_control || was.controlGroup == now.controlGroup) return;
-    if (_loadWatch.loaderHeld()) {
+    if (_executor->hungLoad() != nullptr) {
         // Looking a group name up may dlopen an NSS module, which would wait for the loader for good.
         HOSTD_LOG(Error, "", "control_group not changed: a hung plugin load holds the dynamic loader; restart hostd",
                   {"control_group", now.controlGroup}, {"previous", was.controlGroup});
@@ -161,11 +161,11 @@ Object::Ptr Supervisor::controlStatus(const ControlRequest&) {
     r->set("plugins", counts);
     r->set("last_reload", _lastReload ? Poco::Dynamic::Var(_lastReload) : Poco::Dynamic::Var());
     Object::Ptr held;  // null unless a load or unload hung: no plugin can be (un)loaded until a restart
-    if (_loadWatch.loaderHeld()) {
+    if (const LoadWatch::Job* hung = _executor->hungLoad()) {
         held = new Object;
-        held->set("plugin", _loadWatch.heldBy().plugin);
-        held->set("call", std::string(_loadWatch.heldBy().what));
-        held->set("sha256", _loadWatch.heldBy().sha256);
+        held->set("plugin", hung->plugin);
+        held->set("call", std::string(hung->what));
+        held->set("sha256", hung->sha256);
     }
     r->set("loader_held_by", held ? Poco::Dynamic::Var(held) : Poco::Dynamic::Var());
     return r;

@@ -205,7 +205,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         existing->rejected = "stale";
         return;
     }
-    std::unique_ptr<PluginImage> image;
+    std::unique_ptr<PluginCode> image;
     std::string path = pluginDir() + "/" + fileName;
     try {
         std::optional<PluginFile> ahead = _prefetch != nullptr ? _prefetch->take(fileName) : std::nullopt;
@@ -229,11 +229,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             }
         }
         try {
-            if (_loadWatch.loaderHeld())
-                throw LoadError("not loaded: plugin " + _loadWatch.heldBy().plugin + "'s " + _loadWatch.heldBy().what +
-                                " never returned and holds the dynamic loader; restart hostd");
-            image = _loadWatch.guard({*name, sha, "load"}, _config->host.loadTimeout,
-                                     [&] { return PluginImage::open(std::move(file)); });
+            image = _executor->load(std::move(file), _config->host.loadTimeout);
         } catch (const LoadError&) {
             if (existing) existing->rejected = sha;
             throw;
@@ -261,7 +257,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             StatusBoard::instance().loadFailed("descriptor requires an invalid plugin name");
             HOSTD_LOG(Error, *name, "cannot load plugin", {"file", path},
                       {"error", "descriptor requires an invalid plugin name '" + r + "'"});
-            if (!closeImage(*name, std::move(image))) record(*name).stale = true;
+            if (!_executor->unload(*name, std::move(image), _config->host.loadTimeout)) record(*name).stale = true;
             return;
         }
     HOSTD_LOG(Info, *name, existing && existing->image ? "new version loaded" : "loaded", {"file", path},
@@ -286,7 +282,6 @@ void Supervisor::fileReady(const std::string& fileName) {
     }
     unloadImage(p, std::move(p.image));
     p.image = std::move(image);
-    p.crashLabel = p.name + "@" + p.image->sha256();
     p.failures.clear();  // new content: a clean slate for restarts and quarantine
     p.since = Clock::now();
     resolveDependencies(p);

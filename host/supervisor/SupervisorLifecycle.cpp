@@ -2,7 +2,6 @@
 // and what their results change.
 #include "Supervisor.h"
 
-#include "CrashGuard.h"
 #include "Log.h"
 #include "StatusBoard.h"
 #include "SupervisorInternal.h"
@@ -14,30 +13,6 @@ namespace hostd {
 
 using detail::joined;
 using detail::millis;
-
-namespace {
-
-/// Runs one plugin callback, turning anything that escapes it into a result.
-template <class F>
-CallResult invoke(F&& callback) {
-    char buf[1024];
-    buf[0] = '\0';
-    hostd_type_message message{buf, sizeof buf};
-    CallResult result;
-    try {
-        result.code = callback(&message);
-    } catch (...) {
-        // A plugin that lets an exception cross the C ABI is broken, but must not take the
-        // host down when the unwinder can get here.
-        result.code = HOSTD_ERR_EXCEPTION;
-        std::snprintf(buf, sizeof buf, "%s", "exception escaped the plugin's C ABI callback");
-    }
-    buf[sizeof buf - 1] = '\0';
-    result.message = buf;
-    return result;
-}
-
-}  // namespace
 
 std::string detail::describeFailure(const CallResult& r) {
     std::string code;
@@ -179,7 +154,6 @@ void Supervisor::applyAfterStop(Plugin& p) {
     case AfterStop::Replace:
         p.previous = std::move(p.image);
         p.image = std::move(p.candidate);
-        p.crashLabel = p.name + "@" + p.image->sha256();
         p.since = Clock::now();
         resolveDependencies(p);
         setState(p, PluginState::Loaded);
@@ -218,27 +192,8 @@ void Supervisor::applyAfterStop(Plugin& p) {
     }
 }
 
-void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginImage> image) {
-    if (!closeImage(p.name, std::move(image))) p.stale = true;
-}
-
-bool Supervisor::closeImage(const std::string& plugin, std::unique_ptr<PluginImage> image) {
-    if (!image) return true;
-    if (_loadWatch.loaderHeld()) {
-        // dlclose would wait for the hung load's lock for ever; said once, when it hung.
-        HOSTD_LOG(Debug, plugin, "image left mapped: the dynamic loader is held", {"sha256", image->sha256()});
-        (void)image.release();
-        return true;  // nothing is loaded any more that it could stand in for
-    }
-    std::vector<std::string> unique = uniqueSymbols(image->fd());
-    _calls.retireIdleWorkers();  // their exit runs the plugin's thread_local destructors
-    if (_loadWatch.guard({plugin, image->sha256(), "unload"}, _config->host.loadTimeout, [&] { return image->unload(); }))
-        return true;
-    HOSTD_LOG(Warning, plugin,
-              "old image is still mapped after unload; hot upgrades of this plugin are refused until hostd restarts",
-              {"likely_cause", unique.empty() ? "NODELETE or live thread-local destructors" : "STB_GNU_UNIQUE symbols"},
-              {"unique_symbols", joined(unique, ",")}, {"sha256", image->sha256()});
-    return false;
+void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginCode> image) {
+    if (!_executor->unload(p.name, std::move(image), _config->host.loadTimeout)) p.stale = true;
 }
 
 Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {
@@ -248,16 +203,16 @@ Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {
     return s && s->stopTimeout ? *s->stopTimeout : _config->host.pluginStopTimeout;
 }
 
-void Supervisor::submit(Plugin& p, PluginState busyState, std::string_view callName, Clock::time_point deadline,
-                        CallRunner::Job job) {
-    p.state = busyState;
+void Supervisor::submit(Plugin& p, PluginCall call, Clock::time_point deadline) {
+    static constexpr PluginState kBusy[] = {PluginState::Starting, PluginState::Reloading, PluginState::Stopping};
+    p.state = kBusy[static_cast<int>(call)];
     StatusBoard::instance().pluginState(p.name, p.state, p.reason);
-    p.callName = callName;
+    p.callName = callName(call);
     p.callStarted = Clock::now();
     p.callDeadline = deadline;
-    if (_phase == Phase::Starting && callName == "start") _notifier.extendStartupUntil(deadline);
+    if (_phase == Phase::Starting && call == PluginCall::Start) _notifier.extendStartupUntil(deadline);
     try {
-        p.callId = _calls.submit(StatusBoard::instance().attributed(p.name, callName, std::move(job)));
+        p.callId = _executor->call(call, *p.image, {p.name, &p.context, _config, deadline});
         _callers[p.callId] = p.name;
     } catch (const std::exception& e) {
         // No thread: the call fails at once, through the normal completion path.
@@ -269,15 +224,9 @@ void Supervisor::submit(Plugin& p, PluginState busyState, std::string_view callN
 }
 
 void Supervisor::submitStart(Plugin& p) {
-    auto config = std::make_shared<CallConfig>(_config, p.name);
     p.appliedConfig = _config;
-    const hostd_type_descriptor* d = &p.image->descriptor();
-    const hostd_type_context* ctx = &p.context;
     HOSTD_LOG(Debug, p.name, "starting", {"file", p.path});
-    submit(p, PluginState::Starting, "start", Clock::now() + timeout(p, "start"), [d, ctx, config, label = p.crashLabel] {
-        CrashGuard::CallScope scope(label.c_str(), "start");
-        return invoke([&](hostd_type_message* m) { return d->start(d->instance, ctx, config->get(), m); });
-    });
+    submit(p, PluginCall::Start, Clock::now() + timeout(p, "start"));
 }
 
 void Supervisor::submitReload(Plugin& p) {
@@ -286,25 +235,13 @@ void Supervisor::submitReload(Plugin& p) {
         HOSTD_LOG(Info, p.name, "configuration changed; plugin has no reload callback, new values apply at its next start");
         return;
     }
-    auto config = std::make_shared<CallConfig>(_config, p.name);
-    const hostd_type_descriptor* d = &p.image->descriptor();
-    const hostd_type_context* ctx = &p.context;
-    submit(p, PluginState::Reloading, "reload", Clock::now() + timeout(p, "reload"), [d, ctx, config, label = p.crashLabel] {
-        CrashGuard::CallScope scope(label.c_str(), "reload");
-        return invoke([&](hostd_type_message* m) { return d->reload(d->instance, ctx, config->get(), m); });
-    });
+    submit(p, PluginCall::Reload, Clock::now() + timeout(p, "reload"));
 }
 
 void Supervisor::submitStop(Plugin& p) {
     Clock::time_point deadline = std::min(Clock::now() + timeout(p, "stop"), _drainDeadline);
-    auto deadlineNs = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
-    const hostd_type_descriptor* d = &p.image->descriptor();
-    const hostd_type_context* ctx = &p.context;
     HOSTD_LOG(Info, p.name, "stopping", {"deadline_ms", ms(millis(deadline - Clock::now()))});
-    submit(p, PluginState::Stopping, "stop", deadline, [d, ctx, deadlineNs, label = p.crashLabel] {
-        CrashGuard::CallScope scope(label.c_str(), "stop");
-        return invoke([&](hostd_type_message* m) { return d->stop(d->instance, ctx, deadlineNs, m); });
-    });
+    submit(p, PluginCall::Stop, deadline);
 }
 
 bool Supervisor::needsReload(const Plugin& p) const {
@@ -336,7 +273,6 @@ void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
         p.rejected = p.image->sha256();
         unloadImage(p, std::move(p.image));
         p.image = std::move(p.previous);
-        p.crashLabel = p.name + "@" + p.image->sha256();
         resolveDependencies(p);
         setState(p, PluginState::Loaded);
         rebuildGraph();
