@@ -24,6 +24,8 @@ enum class PluginState {
     Quarantined,///< Failed or crashed too often; waits for new content, a new config section, or an operator.
 };
 
+constexpr unsigned kStateCount = static_cast<unsigned>(PluginState::Quarantined) + 1;
+
 std::string_view stateName(PluginState state);
 
 /// What happens to a plugin once a stop requested outside the drain has completed.

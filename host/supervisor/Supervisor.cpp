@@ -125,7 +125,7 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
     if (p.image)  // what hung was a new version, or a retired one: the running version stays
         HOSTD_LOG(Error, p.name, "the running version stays", {"file", p.path}, {"sha256", p.image->sha256()});
     else
-        setState(p, PluginState::Stuck, std::string(job.what) + " never returned");
+        apply(p, LifecycleEvent::CodeHung, std::string(job.what) + " never returned");
     int code = kExitStopTimeout;
     if (_phase == Phase::Done) {  // hung in finish(): the drain is over
         HOSTD_LOG(Notice, "", "drained", {"exit_code", std::to_string(code)});
@@ -316,14 +316,14 @@ void Supervisor::checkDeadlines() {
         if (p->callName == "stop") _stopTimedOut = true;  // never stopped cleanly, whenever it was
         _executor->abandon(p->callId);
         _abandoned = true;
-        setState(*p, PluginState::Stuck, std::string(p->callName) + " overran its deadline");
+        apply(*p, LifecycleEvent::CallOverran, std::string(p->callName) + " overran its deadline");
         changed = true;
     }
     for (auto& [_, p] : _plugins) {
         if (p->state != PluginState::Failed || p->retryAt > now || _phase == Phase::Draining) continue;
         p->retryAt = Clock::time_point::max();
         HOSTD_LOG(Info, p->name, "restarting after backoff", {"failures", std::to_string(p->failures.size())});
-        setState(*p, PluginState::Loaded);
+        apply(*p, LifecycleEvent::BackoffOver);
         changed = true;
     }
     if (now >= _configDue) {
@@ -340,7 +340,7 @@ void Supervisor::checkDeadlines() {
                 _abandoned = true;
             }
             _stopTimedOut = true;
-            setState(*p, PluginState::Stuck, "drain budget ran out");
+            apply(*p, LifecycleEvent::DrainBudgetOver, "drain budget ran out");
             changed = true;
         }
     }

@@ -8,6 +8,7 @@
 #include "DirectoryWatcher.h"
 #include "EventLoop.h"
 #include "InProcessExecutor.h"
+#include "Lifecycle.h"
 #include "MetricsServer.h"
 #include "Notifier.h"
 #include "Plugin.h"
@@ -105,11 +106,13 @@ private:
     void noteFailure(Plugin& p, const std::string& error);
         /// A failed start or a reported failure: restart with backoff, or quarantine after
         /// restart_burst failures within restart_interval.
-    void quarantine(Plugin& p, const std::string& why);
+    void quarantine(Plugin& p, LifecycleEvent event, const std::string& why);
     void releaseQuarantine(Plugin& p, const std::string& why);
     void openCrashHistory();
     bool needsReload(const Plugin& p) const;
-    void setState(Plugin& p, PluginState state, std::string reason = {});
+    void apply(Plugin& p, LifecycleEvent event, std::string reason = {});
+        /// Moves p to the state the lifecycle table (Lifecycle.h) gives for its state and event;
+        /// logs an internal error and leaves it where it is if the table has no such transition.
     void resolveDependencies(Plugin& p);
         /// p.dependencies = its image's requires plus its section's, sorted and unique.
     void unloadImage(Plugin& p, std::unique_ptr<PluginCode> image);

@@ -227,12 +227,12 @@ Object::Ptr Supervisor::controlStart(const ControlRequest& r) {
     } else {
         switch (p.state) {
         case PluginState::Stopped:
-            setState(p, PluginState::Loaded);
+            apply(p, LifecycleEvent::OperatorStart);
             break;
         case PluginState::Failed:  // now, not after the backoff, and with a clean slate
             p.retryAt = Clock::time_point::max();
             p.failures.clear();
-            setState(p, PluginState::Loaded);
+            apply(p, LifecycleEvent::OperatorStart);
             break;
         case PluginState::Quarantined:
             releaseQuarantine(p, "an operator started it (hostctl)");

@@ -193,7 +193,7 @@ void Supervisor::fileReady(const std::string& fileName) {
     if (section != nullptr && !section->enabled) {
         Plugin& p = record(*name);
         if (p.state == PluginState::Invalid) {
-            setState(p, PluginState::Disabled, "enabled = false");
+            apply(p, LifecycleEvent::DisabledByConfig, "enabled = false");
             HOSTD_LOG(Info, p.name, "disabled by configuration; not loaded", {"file", p.path}, {"config", section->origin.str()});
         }
         return;
@@ -221,10 +221,14 @@ void Supervisor::fileReady(const std::string& fileName) {
         if (_crashHistory && _config->host.crashQuarantine > 0) {
             int crashes = _crashHistory->crashes(*name, sha);
             if (crashes >= _config->host.crashQuarantine) {
+                std::string why = "crashed hostd in " + std::to_string(crashes) + " runs in a row (crash_quarantine = " +
+                                  std::to_string(_config->host.crashQuarantine) + ")";
+                if (existing && existing->image && (existing->active() || existing->state == PluginState::Stuck)) {
+                    existing->rejected = sha;  // a version runs: this one is refused like a file that cannot load
+                    throw LoadError(why);
+                }
                 Plugin& p = record(*name);
-                if (p.state != PluginState::Quarantined)
-                    quarantine(p, "crashed hostd in " + std::to_string(crashes) + " runs in a row (crash_quarantine = " +
-                                      std::to_string(_config->host.crashQuarantine) + "); not loaded");
+                if (p.state != PluginState::Quarantined) quarantine(p, LifecycleEvent::CrashedBefore, why + "; not loaded");
                 return;
             }
         }
@@ -249,7 +253,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             return;
         }
         if (p.reason != e.what()) HOSTD_LOG(Error, p.name, "cannot load plugin", {"file", path}, {"error", e.what()});
-        if (p.state != PluginState::Stuck) setState(p, PluginState::Invalid, e.what());  // stuck stays: its code may run
+        if (p.state != PluginState::Stuck) apply(p, LifecycleEvent::LoadRefused, e.what());  // stuck stays: its code may run
         return;
     }
     for (const auto& r : image->dependencies())
@@ -285,7 +289,7 @@ void Supervisor::fileReady(const std::string& fileName) {
     p.failures.clear();  // new content: a clean slate for restarts and quarantine
     p.since = Clock::now();
     resolveDependencies(p);
-    setState(p, PluginState::Loaded);
+    apply(p, LifecycleEvent::CodeLoaded);
     p.afterStop = AfterStop::None;
     rebuildGraph();
     startIfReady(p);

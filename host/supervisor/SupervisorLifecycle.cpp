@@ -54,7 +54,14 @@ void Supervisor::resolveDependencies(Plugin& p) {
     p.dependencies = std::move(deps);
 }
 
-void Supervisor::setState(Plugin& p, PluginState state, std::string reason) {
+void Supervisor::apply(Plugin& p, LifecycleEvent event, std::string reason) {
+    std::optional<PluginState> next = transition(p.state, event);
+    if (!next) {
+        HOSTD_LOG(Error, p.name, "internal error: the lifecycle has no such transition; the plugin stays where it is",
+                  {"state", std::string(stateName(p.state))}, {"event", std::string(eventName(event))});
+        return;
+    }
+    PluginState state = *next;
     p.state = state;
     p.reason = std::move(reason);
     if (state == PluginState::Failed || state == PluginState::Invalid || state == PluginState::Stuck ||
@@ -79,7 +86,10 @@ bool Supervisor::evaluateWaiting(Plugin& p) {
         return true;
     }
     if (d.state == p.state && d.reason == p.reason) return false;
-    setState(p, d.state, d.reason);
+    apply(p, d.state == PluginState::Loaded    ? LifecycleEvent::DependenciesStarting
+             : d.state == PluginState::Pending ? LifecycleEvent::DependencyMissing
+                                               : LifecycleEvent::DependencyBlocked,
+          d.reason);
     if (d.state == PluginState::Pending)
         HOSTD_LOG(Warning, p.name, "pending", {"reason", p.reason}, {"file", p.path});
     else if (d.state == PluginState::Blocked)
@@ -149,29 +159,29 @@ void Supervisor::applyAfterStop(Plugin& p) {
     case AfterStop::None:
         return;
     case AfterStop::Restart:
-        if (p.image) setState(p, PluginState::Loaded);
+        if (p.image) apply(p, LifecycleEvent::RestartAfterStop);
         return;
     case AfterStop::Replace:
         p.previous = std::move(p.image);
         p.image = std::move(p.candidate);
         p.since = Clock::now();
         resolveDependencies(p);
-        setState(p, PluginState::Loaded);
+        apply(p, LifecycleEvent::UpgradeAfterStop);
         rebuildGraph();
         return;
     case AfterStop::Fail:
-        setState(p, PluginState::Failed, p.reportedFailure);
+        apply(p, LifecycleEvent::FailAfterStop, p.reportedFailure);
         noteFailure(p, p.reportedFailure);
         return;
     case AfterStop::Hold:
         p.retryAt = Clock::time_point::max();  // a failed plugin's pending restart is cancelled too
-        setState(p, PluginState::Stopped, "stopped by an operator (hostctl stop)");
+        apply(p, LifecycleEvent::HoldAfterStop, "stopped by an operator (hostctl stop)");
         return;
     case AfterStop::Disable:
         unloadImage(p, std::move(p.image));
         unloadImage(p, std::move(p.candidate));
         unloadImage(p, std::move(p.previous));
-        setState(p, PluginState::Disabled, "enabled = false");
+        apply(p, LifecycleEvent::DisableAfterStop, "enabled = false");
         rebuildGraph();
         return;
     case AfterStop::Remove: {
@@ -180,7 +190,7 @@ void Supervisor::applyAfterStop(Plugin& p) {
         unloadImage(p, std::move(p.previous));
         HOSTD_LOG(Info, p.name, "removed", {"file", p.path});
         if (p.stale) {  // keep the record: the stale image still blocks a reinstall under this name
-            setState(p, PluginState::Invalid, "file removed");
+            apply(p, LifecycleEvent::RemoveAfterStop, "file removed");
             return;
         }
         std::string name = p.name;
@@ -204,9 +214,9 @@ Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {
 }
 
 void Supervisor::submit(Plugin& p, PluginCall call, Clock::time_point deadline) {
-    static constexpr PluginState kBusy[] = {PluginState::Starting, PluginState::Reloading, PluginState::Stopping};
-    p.state = kBusy[static_cast<int>(call)];
-    StatusBoard::instance().pluginState(p.name, p.state, p.reason);
+    static constexpr LifecycleEvent kCalled[] = {LifecycleEvent::StartCalled, LifecycleEvent::ReloadCalled,
+                                                 LifecycleEvent::StopCalled};
+    apply(p, kCalled[static_cast<int>(call)], p.reason);
     p.callName = callName(call);
     p.callStarted = Clock::now();
     p.callDeadline = deadline;
@@ -256,7 +266,7 @@ bool Supervisor::needsReload(const Plugin& p) const {
 void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
     std::string took = ms(millis(r.duration));
     if (r.code == HOSTD_OK) {
-        setState(p, PluginState::Running);
+        apply(p, LifecycleEvent::StartSucceeded);
         HOSTD_LOG(Info, p.name, "started", {"file", p.path}, {"version", p.image->version()}, {"duration_ms", took});
         if (p.previous) {
             HOSTD_LOG(Notice, p.name, "upgraded", {"from_sha256", p.previous->sha256()}, {"to_sha256", p.image->sha256()},
@@ -274,11 +284,11 @@ void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
         unloadImage(p, std::move(p.image));
         p.image = std::move(p.previous);
         resolveDependencies(p);
-        setState(p, PluginState::Loaded);
+        apply(p, LifecycleEvent::UpgradeRolledBack);
         rebuildGraph();
         return;
     }
-    setState(p, PluginState::Failed, error);
+    apply(p, LifecycleEvent::StartFailed, error);
     HOSTD_LOG(Error, p.name, "start failed", {"file", p.path}, {"error", p.reason}, {"duration_ms", took});
     noteFailure(p, error);
 }
@@ -291,7 +301,7 @@ void Supervisor::noteFailure(Plugin& p, const std::string& error) {
     p.failures.push_back(now);
     int n = static_cast<int>(p.failures.size());
     if (n >= _config->host.restartBurst) {
-        quarantine(p, std::to_string(n) + " failures within " + formatDuration(_config->host.restartInterval) +
+        quarantine(p, LifecycleEvent::FailureBurst, std::to_string(n) + " failures within " + formatDuration(_config->host.restartInterval) +
                           "; last: " + error);
         return;
     }
@@ -304,10 +314,10 @@ void Supervisor::noteFailure(Plugin& p, const std::string& error) {
               {"failures", std::to_string(n)}, {"restart_burst", std::to_string(_config->host.restartBurst)});
 }
 
-void Supervisor::quarantine(Plugin& p, const std::string& why) {
+void Supervisor::quarantine(Plugin& p, LifecycleEvent event, const std::string& why) {
     p.retryAt = Clock::time_point::max();
     p.quarantinedSince = Clock::now();
-    setState(p, PluginState::Quarantined, why);
+    apply(p, event, why);
     HOSTD_LOG(Error, p.name, "quarantined: not started again until its file or configuration section changes, or an "
               "operator restarts it", {"reason", why}, {"file", p.path});
 }
@@ -316,7 +326,7 @@ void Supervisor::releaseQuarantine(Plugin& p, const std::string& why) {
     HOSTD_LOG(Notice, p.name, "quarantine lifted", {"reason", why});
     p.failures.clear();
     if (_crashHistory) _crashHistory->forget(p.name);
-    setState(p, p.image ? PluginState::Loaded : PluginState::Invalid, "");
+    apply(p, p.image ? LifecycleEvent::QuarantineLifted : LifecycleEvent::QuarantineLiftedUnloaded);
     if (!p.image) fileReady(p.name + ".so");
 }
 
@@ -338,7 +348,7 @@ void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
         onStartCompleted(p, r);
         break;
     case PluginState::Reloading:
-        setState(p, PluginState::Running);
+        apply(p, LifecycleEvent::ReloadDone);
         if (r.code == HOSTD_OK)
             HOSTD_LOG(Info, p.name, "reloaded", {"duration_ms", took});
         else
@@ -347,11 +357,11 @@ void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
         break;
     case PluginState::Stopping:
         if (r.code == HOSTD_OK) {
-            setState(p, PluginState::Stopped);
+            apply(p, LifecycleEvent::StopDone);
             HOSTD_LOG(Info, p.name, "stopped", {"duration_ms", took});
         } else {
             if (_phase == Phase::Draining) _stopFailed = true;
-            setState(p, PluginState::Stopped, detail::describeFailure(r));
+            apply(p, LifecycleEvent::StopDone, detail::describeFailure(r));
             HOSTD_LOG(Error, p.name, "stop failed", {"error", p.reason}, {"duration_ms", took});
         }
         if (_phase != Phase::Draining) applyAfterStop(p);  // may erase p

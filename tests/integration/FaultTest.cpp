@@ -3,7 +3,9 @@
 #include "Harness.h"
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -200,6 +202,26 @@ TEST_F(Fault, DestructorThatNeverReturnsOnRemovalLeavesTheOthersRunning) {
     EXPECT_EQ(hostd.waitExit(15s), 4);  // kExitStopTimeout: b never finished unloading
     EXPECT_EQ(countLog("plugin=a: stopped"), 1);
     EXPECT_EQ(countLog("plugin=c: stopped"), 1);
+}
+
+TEST_F(Fault, ANewVersionWithACrashHistoryLeavesTheRunningVersionRunning) {
+    // The new content crashed hostd twice before: it is refused like a file that cannot load,
+    // and the version that runs is neither quarantined nor left undrained.
+    FILE* sum = ::popen(("sha256sum " + std::string(HOSTD_FIXTURE_DIR) + "/probe_v2.so").c_str(), "r");
+    char sha[65] = {};
+    ASSERT_EQ(std::fread(sha, 1, 64, sum), 64u);
+    ::pclose(sum);
+    std::ofstream(stateDir() + "/crash-counts") << "a 2 " << sha << "\n";
+    writeConfig(host() + probeSection("a") + probeSection("c"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2"));
+    install("a", "probe_v2");
+    ASSERT_TRUE(waitForLog("plugin=a: new file refused; the running version stays")) << log();
+    EXPECT_EQ(countLog("crashed hostd in 2 runs in a row (crash_quarantine = 2)"), 1);
+    EXPECT_EQ(countLog("plugin=a: quarantined"), 0);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+    EXPECT_EQ(countLog("plugin=a: stopped"), 1);
 }
 
 TEST_F(Fault, HungUnloadOfTheVersionAnUpgradeReplacedLeavesTheNewOneRunning) {

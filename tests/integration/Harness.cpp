@@ -41,6 +41,8 @@ void HostdTest::SetUp() {
 
 void HostdTest::TearDown() {
     _hostd.reset();
+    // Every state change of every test's hostd is one the lifecycle table has (Lifecycle.h).
+    EXPECT_EQ(countLog("the lifecycle has no such transition"), 0) << "a transition missing from kTransitions";
     if (HasFailure()) {
         std::cerr << "---- hostd log (" << _log << ") ----\n" << log() << "---- events ----\n" << readFile(_events);
         return;  // keep the directory for a post-mortem
