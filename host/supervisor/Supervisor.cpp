@@ -201,7 +201,7 @@ void Supervisor::onSignal(int sig) {
         if (_phase == Phase::Draining)
             HOSTD_LOG(Notice, "", "SIGHUP ignored while draining");
         else
-            reloadConfiguration("SIGHUP");
+            rereadConfiguration("SIGHUP");
         break;
     case SIGUSR2:
         // Reconciles with the directory as it is: what inotify cannot report (a hard link made
@@ -328,7 +328,7 @@ void Supervisor::checkDeadlines() {
     }
     if (now >= _configDue) {
         _configDue = _configFirstChange = Clock::time_point::max();
-        if (_phase != Phase::Draining) reloadConfiguration("configuration file changed");
+        if (_phase != Phase::Draining) rereadConfiguration("configuration file changed");
     }
     if (_phase == Phase::Draining && now >= _drainDeadline) {
         for (auto& [_, p] : _plugins) {
@@ -347,7 +347,7 @@ void Supervisor::checkDeadlines() {
     if (changed) schedule();
 }
 
-void Supervisor::reloadConfiguration(std::string_view why) {
+void Supervisor::rereadConfiguration(std::string_view why) {
     HOSTD_LOG(Info, "", "reloading configuration", {"reason", std::string(why)}, {"config", _source.path});
     _notifier.reloading();
     ConfigLoad load = loadConfig(_source.path, _source.required);

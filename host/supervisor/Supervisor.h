@@ -11,6 +11,7 @@
 #include "Lifecycle.h"
 #include "MetricsServer.h"
 #include "Notifier.h"
+#include "PluginOperations.h"
 #include "Plugin.h"
 #include "PluginDirectory.h"
 
@@ -37,7 +38,7 @@ class PluginPrefetch;
 /// Implemented in three files: Supervisor.cpp (event loop, signals, drain, configuration),
 /// SupervisorLifecycle.cpp (start/stop scheduling and call completions) and
 /// SupervisorDirectory.cpp (plugin files arriving, changing and leaving).
-class Supervisor {
+class Supervisor : private PluginOperations {
 public:
     Supervisor(ConfigPtr config, ConfigSource source, std::optional<ControlSocket> control = std::nullopt,
                std::string metricsToken = {});
@@ -70,7 +71,7 @@ private:
     void scheduleDrain();
     void checkDeadlines();
     std::optional<Clock::time_point> nextDeadline() const;
-    void reloadConfiguration(std::string_view why);
+    void rereadConfiguration(std::string_view why);
     void watchConfig();
     void onConfigEvents(DirectoryWatcher& watcher, bool dropins);
     void applyConfigChange(const ConfigSnapshot& old);
@@ -142,22 +143,21 @@ private:
     Plugin& record(const std::string& name);
     TrustPolicy trustPolicy(const std::string& name) const;
 
-    // SupervisorControl.cpp: hostctl's commands (ControlServer.h)
+    // SupervisorControl.cpp: what hostctl may see and ask (PluginOperations, HostctlCommands.h)
     void openControl(std::optional<ControlSocket> socket);
-        /// Registers the commands and serves them on socket.
+        /// Registers hostctl's commands and serves them on socket.
     void recordReload(std::string_view why, const ConfigLoad& load);
     void controlConfigChanged(const ConfigSnapshot& old);
-    Plugin& controlPlugin(const ControlRequest& request);
-        /// The request's plugin; throws ControlError if not given or unknown.
-    void controlMayChange(const ControlRequest& request) const;
-        /// Throws ControlError while draining; logs the command (an audit trail of changes).
-    Poco::JSON::Object::Ptr controlStatus(const ControlRequest& request);
-    Poco::JSON::Object::Ptr controlList(const ControlRequest& request);
-    Poco::JSON::Object::Ptr controlReload(const ControlRequest& request);
-    Poco::JSON::Object::Ptr controlStart(const ControlRequest& request);
-    Poco::JSON::Object::Ptr controlStop(const ControlRequest& request);
-    Poco::JSON::Object::Ptr controlRestart(const ControlRequest& request);
-    Poco::JSON::Object::Ptr controlLogLevel(const ControlRequest& request);
+    HostView host() const override;
+    std::vector<PluginView> plugins() const override;
+    bool draining() const override;
+    bool installed(const std::string& plugin) const override;
+    bool configured(const std::string& plugin) const override;
+    unsigned reloadConfiguration(std::string_view why) override;
+    Accepted reloadPlugin(const std::string& plugin) override;
+    Accepted startPlugin(const std::string& plugin) override;
+    Accepted stopPlugin(const std::string& plugin) override;
+    Accepted restartPlugin(const std::string& plugin) override;
 
     std::string pluginDir() const;
     Plugin* find(const std::string& name);
