@@ -111,27 +111,15 @@ public:
             out->set("generation", _ops.reloadConfiguration("hostctl reload"));
             return out;
         }
-        std::string name = installed(r);
-        mayChange(r);
-        return reply(_ops.reloadPlugin(name));
+        return onPlugin(r, &PluginOperations::reloadPlugin);
     }
 
-    Object::Ptr start(const ControlRequest& r) const {
-        std::string name = installed(r);
-        mayChange(r);
-        return reply(_ops.startPlugin(name));
-    }
+    using Operation = PluginOperations::Accepted (PluginOperations::*)(const std::string&);
 
-    Object::Ptr stop(const ControlRequest& r) const {
+    Object::Ptr onPlugin(const ControlRequest& r, Operation operation) const {
         std::string name = installed(r);
         mayChange(r);
-        return reply(_ops.stopPlugin(name));
-    }
-
-    Object::Ptr restart(const ControlRequest& r) const {
-        std::string name = installed(r);
-        mayChange(r);
-        return reply(_ops.restartPlugin(name));
+        return reply((_ops.*operation)(name));
     }
 
     Object::Ptr logLevel(const ControlRequest& r) const {
@@ -179,9 +167,9 @@ void addHostctlCommands(ControlCommands& commands, PluginOperations& operations)
     commands.add("status", [c](const ControlRequest& r) { return c->status(r); });
     commands.add("list", [c](const ControlRequest& r) { return c->list(r); });
     commands.add("reload", [c](const ControlRequest& r) { return c->reload(r); });
-    commands.add("start", [c](const ControlRequest& r) { return c->start(r); });
-    commands.add("stop", [c](const ControlRequest& r) { return c->stop(r); });
-    commands.add("restart", [c](const ControlRequest& r) { return c->restart(r); });
+    commands.add("start", [c](const ControlRequest& r) { return c->onPlugin(r, &PluginOperations::startPlugin); });
+    commands.add("stop", [c](const ControlRequest& r) { return c->onPlugin(r, &PluginOperations::stopPlugin); });
+    commands.add("restart", [c](const ControlRequest& r) { return c->onPlugin(r, &PluginOperations::restartPlugin); });
     commands.add("log-level", [c](const ControlRequest& r) { return c->logLevel(r); });
     commands.add("top", [](const ControlRequest&) {
         // The same per-plugin view as /debug/plugins, from /proc/self and the status board.

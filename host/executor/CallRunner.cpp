@@ -122,4 +122,16 @@ void CallRunner::joinEnded() {
     }
 }
 
+std::string describeFailure(const CallResult& r) {
+    std::string code;
+    switch (r.code) {
+    case HOSTD_ERR_FAILED: code = "failed"; break;
+    case HOSTD_ERR_CONFIG: code = "configuration error"; break;
+    case HOSTD_ERR_EXCEPTION: code = "exception"; break;
+    case HOSTD_ERR_UNAVAILABLE: code = "unavailable"; break;
+    default: code = "error code " + std::to_string(static_cast<int>(r.code)); break;
+    }
+    return r.message.empty() ? code : code + ": " + r.message;
+}
+
 }  // namespace hostd

@@ -28,6 +28,9 @@ struct CallResult {
     std::chrono::steady_clock::duration duration{};
 };
 
+std::string describeFailure(const CallResult& r);
+    /// "failed: <message>", "exception: <message>", "error code N", ... for logs and replies.
+
 /// Runs plugin callbacks on worker threads so the main loop never blocks on a plugin.
 /// Every call gets a worker of its own at once: an idle one if there is one, else a new
 /// thread, so a call never waits behind another (a hung plugin cannot delay the next start).

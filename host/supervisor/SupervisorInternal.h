@@ -1,7 +1,6 @@
 #pragma once
 // Helpers shared by the Supervisor's implementation files.
 
-#include "CallRunner.h"
 #include "EventLoop.h"
 
 #include <string>
@@ -16,8 +15,5 @@ inline std::string joined(const std::vector<std::string>& items, const char* sep
     for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
     return out;
 }
-
-std::string describeFailure(const CallResult& r);
-    /// "failed: <message>", "exception: <message>", ...
 
 }  // namespace hostd::detail

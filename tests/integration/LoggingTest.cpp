@@ -35,7 +35,7 @@ TEST_F(Logging, TextLinesHaveTimeLevelSubjectMessageFieldsAndSource) {
     ASSERT_GT(all.size(), 10u);
     for (const auto& l : all) EXPECT_TRUE(std::regex_match(l, line)) << l;
     const std::regex started(R"(.* info plugin=a: started file=\S+/a\.so version=1\.0\.0 duration_ms=\d+\.\d{3} )"
-                             R"(src=SupervisorLifecycle\.cpp:\d+)");
+                             R"(src=Scheduler\.cpp:\d+)");
     EXPECT_EQ(std::count_if(all.begin(), all.end(), [&](auto& l) { return std::regex_match(l, started); }), 1) << log();
     for (auto n : {"a", "b"})
         for (int i = 1; i <= 5; ++i)

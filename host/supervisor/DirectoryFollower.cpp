@@ -1,7 +1,5 @@
-// The Supervisor and the plugin directory: files arriving, changing and leaving while hostd
-// runs (DESIGN.md sections 3 and 4). Every change ends with exactly the file's final content
-// loaded and started once, or with one clear error.
-#include "Supervisor.h"
+// The plugin directory, followed: see DirectoryFollower.h.
+#include "DirectoryFollower.h"
 
 #include "Log.h"
 #include "PluginPrefetch.h"
@@ -18,22 +16,26 @@ namespace hostd {
 using detail::joined;
 using detail::millis;
 
-TrustPolicy Supervisor::trustPolicy(const std::string& name) const {
+TrustPolicy DirectoryFollower::trustPolicy(const std::string& name) const {
     TrustPolicy policy;
-    policy.allowSymlinks = _config->host.allowSymlinks;
-    if (const PluginSection* s = _config->plugin(name)) policy.pinnedSha256 = s->sha256;
+    policy.allowSymlinks = config().host.allowSymlinks;
+    if (const PluginSection* s = config().plugin(name)) policy.pinnedSha256 = s->sha256;
     return policy;
 }
 
-void Supervisor::watchPluginDir() {
+DirectoryFollower::DirectoryFollower(EventLoop& loop, Scheduler& scheduler, SchedulerContext context,
+                                     std::function<std::string()> pluginDir)
+    : _loop(loop), _scheduler(scheduler), _ctx(std::move(context)), _pluginDir(std::move(pluginDir)) {}
+
+void DirectoryFollower::watch() {
     if (_watcher) _loop.remove(_watcher->fd());
-    _watcher = std::make_unique<DirectoryWatcher>(pluginDir());
+    _watcher = std::make_unique<DirectoryWatcher>(_pluginDir());
     _loop.add(_watcher->fd(), [this] { onDirectoryEvents(); });
     // Watch first, then list: a file landing in between is seen twice, never missed.
     rescan();
 }
 
-void Supervisor::onDirectoryEvents() {
+void DirectoryFollower::onDirectoryEvents() {
     // One batch at a time: a burst of events for one file (cp writing, then chmod) collapses
     // into one look at its final state.
     std::vector<std::string> ready, gone;
@@ -57,11 +59,11 @@ void Supervisor::onDirectoryEvents() {
             break;
         case DirectoryWatcher::Change::DirGone:
             HOSTD_LOG(Warning, "", "plugin directory removed; stopping its plugins and waiting for it to return",
-                      {"path", pluginDir()});
+                      {"path", _pluginDir()});
             _dir.reset();
             {
                 std::vector<std::string> names;
-                for (const auto& [name, _] : _plugins) names.push_back(name + ".so");
+                for (const auto& [name, _] : _scheduler.plugins()) names.push_back(name + ".so");
                 for (const auto& n : names) fileGone(n);
             }
             ready.clear();
@@ -78,21 +80,21 @@ void Supervisor::onDirectoryEvents() {
     }
     for (const auto& n : gone) fileGone(n);
     filesReady(ready);
-    schedule();
+    _scheduler.schedule();
 }
 
-Plugin* Supervisor::runsFromATakenFile(const std::string& fileName) {
+Plugin* DirectoryFollower::runsFromATakenFile(const std::string& fileName) {
     // chmod, chown, touch: the content is what it was, and a running plugin runs from its private
     // copy. A file refused last time may have been fixed by it, and one that changed while it was
     // read has no other event to come if this was its last change; any other is not read again, so
     // that a configuration tool resetting modes costs nothing, and a writer that sets the mode
     // before its bytes (std::filesystem::copy_file) is not read half written.
     auto name = PluginDirectory::pluginName(fileName);
-    Plugin* p = name ? find(*name) : nullptr;
+    Plugin* p = name ? _scheduler.find(*name) : nullptr;
     return p != nullptr && p->image && !p->fileNotTaken ? p : nullptr;
 }
 
-void Supervisor::recheckTrust(Plugin& p, const std::string& fileName) {
+void DirectoryFollower::recheckTrust(Plugin& p, const std::string& fileName) {
     // The running version is unaffected (it runs from its private copy), but an operator who made
     // its file group-writable hears of it now, not at the next upgrade, which would be refused.
     if (!_dir) return;
@@ -107,32 +109,32 @@ void Supervisor::recheckTrust(Plugin& p, const std::string& fileName) {
     p.untrusted = std::move(why);
 }
 
-void Supervisor::fileTaken(Plugin& p) {
+void DirectoryFollower::fileTaken(Plugin& p) {
     p.fileNotTaken = false;
     trustRestored(p);
 }
 
-void Supervisor::trustRestored(Plugin& p) {
+void DirectoryFollower::trustRestored(Plugin& p) {
     // Also when the fix is a reinstall that reads the file: the warning is not the last word.
     if (p.untrusted.empty()) return;
     HOSTD_LOG(Notice, p.name, "file passes the trust checks again", {"file", p.path});
     p.untrusted.clear();
 }
 
-void Supervisor::rescan() {
+void DirectoryFollower::rescan() {
     // Reconciles with what is in the directory now: after an inotify overflow, at start, and when
     // the directory (re)appears. Unchanged files are no-ops (same sha256).
-    _dir.emplace(pluginDir());
+    _dir.emplace(_pluginDir());
     std::string error;
     switch (_dir->open(error)) {
     case PluginDirectory::Opened::Yes: break;
     case PluginDirectory::Opened::Missing:
-        HOSTD_LOG(Warning, "", "plugin directory cannot be opened; waiting for it to appear", {"path", pluginDir()},
+        HOSTD_LOG(Warning, "", "plugin directory cannot be opened; waiting for it to appear", {"path", _pluginDir()},
                   {"error", error});
         _dir.reset();
         break;
     case PluginDirectory::Opened::Refused:
-        HOSTD_LOG(Error, "", "plugin directory refused; no plugin is loaded from it", {"path", pluginDir()}, {"reason", error});
+        HOSTD_LOG(Error, "", "plugin directory refused; no plugin is loaded from it", {"path", _pluginDir()}, {"reason", error});
         _dir.reset();
         break;
     }
@@ -141,32 +143,22 @@ void Supervisor::rescan() {
     for (const auto& path : ignored) HOSTD_LOG(Warning, "", "ignoring file: plugin names are [A-Za-z0-9_-]+", {"path", path});
     std::set<std::string> here(present.begin(), present.end());
     std::vector<std::string> vanished;
-    for (const auto& [name, p] : _plugins)
+    for (const auto& [name, p] : _scheduler.plugins())
         if (!here.count(name) && p->state != PluginState::Disabled) vanished.push_back(name);
     for (const auto& name : vanished) fileGone(name + ".so");
     std::vector<std::string> files;
     for (const auto& name : present) files.push_back(name + ".so");
     filesReady(files);
-    for (const auto& [name, section] : _config->plugins)
+    for (const auto& [name, section] : config().plugins)
         if (!here.count(name) && section.enabled)
-            HOSTD_LOG(Warning, name, "configured plugin has no file", {"path", pluginDir() + "/" + name + ".so"},
+            HOSTD_LOG(Warning, name, "configured plugin has no file", {"path", _pluginDir() + "/" + name + ".so"},
                       {"config", section.origin.str()});
-    schedule();
+    _scheduler.schedule();
 }
 
-Plugin& Supervisor::record(const std::string& name) {
-    auto& slot = _plugins[name];
-    if (!slot) {
-        slot = std::make_unique<Plugin>();
-        slot->name = name;
-        slot->path = pluginDir() + "/" + name + ".so";
-        slot->context = {sizeof(hostd_type_context), 0, {slot->name.c_str(), slot->name.size()}, hostServices(), slot.get()};
-        slot->state = PluginState::Invalid;
-    }
-    return *slot;
-}
+Plugin& DirectoryFollower::record(const std::string& name) { return _scheduler.record(name, _pluginDir() + "/" + name + ".so"); }
 
-void Supervisor::filesReady(const std::vector<std::string>& fileNames) {
+void DirectoryFollower::filesReady(const std::vector<std::string>& fileNames) {
     std::unique_ptr<PluginPrefetch> prefetch;
     if (_dir && fileNames.size() >= PluginPrefetch::kMinFiles) {
         std::vector<PluginPrefetch::Request> requests;
@@ -183,17 +175,17 @@ void Supervisor::filesReady(const std::vector<std::string>& fileNames) {
     _prefetch = nullptr;
 }
 
-// fileReady and fileGone change state only; their callers schedule() once per batch, so that
+// fileReady and fileGone change state only; their callers _scheduler.schedule() once per batch, so that
 // "ready" is not reported halfway through the initial scan.
-void Supervisor::fileReady(const std::string& fileName) {
+void DirectoryFollower::fileReady(const std::string& fileName) {
     auto name = PluginDirectory::pluginName(fileName);
-    if (!name || !_dir || _phase == Phase::Draining) return;
-    Plugin* existing = find(*name);
-    const PluginSection* section = _config->plugin(*name);
+    if (!name || !_dir || _ctx.phase == HostPhase::Draining) return;
+    Plugin* existing = _scheduler.find(*name);
+    const PluginSection* section = config().plugin(*name);
     if (section != nullptr && !section->enabled) {
         Plugin& p = record(*name);
         if (p.state == PluginState::Invalid) {
-            apply(p, LifecycleEvent::DisabledByConfig, "enabled = false");
+            _scheduler.apply(p, LifecycleEvent::DisabledByConfig, "enabled = false");
             HOSTD_LOG(Info, p.name, "disabled by configuration; not loaded", {"file", p.path}, {"config", section->origin.str()});
         }
         return;
@@ -206,7 +198,7 @@ void Supervisor::fileReady(const std::string& fileName) {
         return;
     }
     std::unique_ptr<PluginCode> image;
-    std::string path = pluginDir() + "/" + fileName;
+    std::string path = _pluginDir() + "/" + fileName;
     try {
         std::optional<PluginFile> ahead = _prefetch != nullptr ? _prefetch->take(fileName) : std::nullopt;
         PluginFile file = ahead ? std::move(*ahead) : PluginFile::read(_dir->fd(), fileName, trustPolicy(*name));
@@ -218,22 +210,22 @@ void Supervisor::fileReady(const std::string& fileName) {
             return;
         }
         std::string sha = file.sha256;
-        if (_crashHistory && _config->host.crashQuarantine > 0) {
-            int crashes = _crashHistory->crashes(*name, sha);
-            if (crashes >= _config->host.crashQuarantine) {
+        if (_ctx.crashHistory && config().host.crashQuarantine > 0) {
+            int crashes = _ctx.crashHistory->crashes(*name, sha);
+            if (crashes >= config().host.crashQuarantine) {
                 std::string why = "crashed hostd in " + std::to_string(crashes) + " runs in a row (crash_quarantine = " +
-                                  std::to_string(_config->host.crashQuarantine) + ")";
+                                  std::to_string(config().host.crashQuarantine) + ")";
                 if (existing && existing->image && (existing->active() || existing->state == PluginState::Stuck)) {
                     existing->rejected = sha;  // a version runs: this one is refused like a file that cannot load
                     throw LoadError(why);
                 }
                 Plugin& p = record(*name);
-                if (p.state != PluginState::Quarantined) quarantine(p, LifecycleEvent::CrashedBefore, why + "; not loaded");
+                if (p.state != PluginState::Quarantined) _scheduler.recovery().quarantine(p, LifecycleEvent::CrashedBefore, why + "; not loaded");
                 return;
             }
         }
         try {
-            image = _executor->load(std::move(file), _config->host.loadTimeout);
+            image = _ctx.executor.load(std::move(file), config().host.loadTimeout);
         } catch (const LoadError&) {
             if (existing) existing->rejected = sha;
             throw;
@@ -253,7 +245,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             return;
         }
         if (p.reason != e.what()) HOSTD_LOG(Error, p.name, "cannot load plugin", {"file", path}, {"error", e.what()});
-        if (p.state != PluginState::Stuck) apply(p, LifecycleEvent::LoadRefused, e.what());  // stuck stays: its code may run
+        if (p.state != PluginState::Stuck) _scheduler.apply(p, LifecycleEvent::LoadRefused, e.what());  // stuck stays: its code may run
         return;
     }
     for (const auto& r : image->dependencies())
@@ -261,7 +253,7 @@ void Supervisor::fileReady(const std::string& fileName) {
             StatusBoard::instance().loadFailed("descriptor requires an invalid plugin name");
             HOSTD_LOG(Error, *name, "cannot load plugin", {"file", path},
                       {"error", "descriptor requires an invalid plugin name '" + r + "'"});
-            if (!_executor->unload(*name, std::move(image), _config->host.loadTimeout)) record(*name).stale = true;
+            if (!_ctx.executor.unload(*name, std::move(image), config().host.loadTimeout)) record(*name).stale = true;
             return;
         }
     HOSTD_LOG(Info, *name, existing && existing->image ? "new version loaded" : "loaded", {"file", path},
@@ -275,50 +267,37 @@ void Supervisor::fileReady(const std::string& fileName) {
         // if its start fails). A stuck old version can never be stopped.
         if (p.state == PluginState::Stuck) {
             HOSTD_LOG(Error, p.name, "restart hostd to upgrade " + p.name, {"reason", "the running version is stuck"});
-            unloadImage(p, std::move(image));
+            _scheduler.unloadImage(p, std::move(image));
             return;
         }
-        unloadImage(p, std::move(p.candidate));
+        _scheduler.unloadImage(p, std::move(p.candidate));
         p.candidate = std::move(image);
         HOSTD_LOG(Notice, p.name, "upgrading", {"to_sha256", p.candidate->sha256()});
-        requestStop(p, AfterStop::Replace);
+        _scheduler.requestStop(p, AfterStop::Replace);
         return;
     }
-    unloadImage(p, std::move(p.image));
+    _scheduler.unloadImage(p, std::move(p.image));
     p.image = std::move(image);
     p.failures.clear();  // new content: a clean slate for restarts and quarantine
     p.since = Clock::now();
-    resolveDependencies(p);
-    apply(p, LifecycleEvent::CodeLoaded);
+    _scheduler.resolveDependencies(p);
+    _scheduler.apply(p, LifecycleEvent::CodeLoaded);
     p.afterStop = AfterStop::None;
-    rebuildGraph();
-    startIfReady(p);
+    _scheduler.rebuildGraph();
+    _scheduler.startIfReady(p);
 }
 
-void Supervisor::startIfReady(Plugin& p) {
-    // Starts a freshly loaded plugin at once if everything it requires already runs, so a scan of
-    // many files starts each one as it loads instead of after the last. Anything else (missing or
-    // pending dependencies, cycles) is decided by schedule() once the batch is done: a plugin
-    // whose dependencies all run cannot be on a cycle.
-    if (_phase == Phase::Draining || p.state != PluginState::Loaded) return;
-    for (const auto& dep : p.dependencies) {
-        Plugin* d = find(dep);
-        if (d == nullptr || (d->state != PluginState::Running && d->state != PluginState::Reloading)) return;
-    }
-    submitStart(p);
-}
-
-void Supervisor::fileGone(const std::string& fileName) {
+void DirectoryFollower::fileGone(const std::string& fileName) {
     auto name = PluginDirectory::pluginName(fileName);
-    if (!name || _phase == Phase::Draining) return;
-    Plugin* p = find(*name);
+    if (!name || _ctx.phase == HostPhase::Draining) return;
+    Plugin* p = _scheduler.find(*name);
     if (p == nullptr) return;
     if (p->state == PluginState::Stuck) {
         HOSTD_LOG(Warning, p->name, "file removed, but the plugin is stuck; it stays loaded until hostd restarts");
         return;
     }
     if (p->active()) HOSTD_LOG(Notice, p->name, "file removed; stopping it and its dependents", {"file", p->path});
-    requestStop(*p, AfterStop::Remove);
+    _scheduler.requestStop(*p, AfterStop::Remove);
 }
 
 }  // namespace hostd

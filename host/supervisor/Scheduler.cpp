@@ -1,6 +1,6 @@
-// The Supervisor's plugin lifecycle: which plugin starts or stops next, the calls themselves,
-// and what their results change.
-#include "Supervisor.h"
+// The Scheduler: which plugin starts or stops next, the calls themselves, and what their
+// results change.
+#include "Scheduler.h"
 
 #include "Log.h"
 #include "StatusBoard.h"
@@ -14,21 +14,75 @@ namespace hostd {
 using detail::joined;
 using detail::millis;
 
-std::string detail::describeFailure(const CallResult& r) {
-    std::string code;
-    switch (r.code) {
-    case HOSTD_ERR_FAILED: code = "failed"; break;
-    case HOSTD_ERR_CONFIG: code = "configuration error"; break;
-    case HOSTD_ERR_EXCEPTION: code = "exception"; break;
-    case HOSTD_ERR_UNAVAILABLE: code = "unavailable"; break;
-    default: code = "error code " + std::to_string(static_cast<int>(r.code)); break;
-    }
-    return r.message.empty() ? code : code + ": " + r.message;
+Plugin* Scheduler::find(const std::string& name) {
+    auto it = _plugins.find(name);
+    return it == _plugins.end() ? nullptr : it->second.get();
 }
 
-void Supervisor::rebuildGraph() { _graphDirty = true; }
+Plugin& Scheduler::record(const std::string& name, const std::string& path) {
+    auto& slot = _plugins[name];
+    if (!slot) {
+        slot = std::make_unique<Plugin>();
+        slot->name = name;
+        slot->path = path;
+        slot->context = {sizeof(hostd_type_context), 0, {slot->name.c_str(), slot->name.size()}, hostServices(), slot.get()};
+        slot->state = PluginState::Invalid;
+    }
+    return *slot;
+}
 
-void Supervisor::refreshGraph() {
+Plugin* Scheduler::findByCall(std::uint64_t id) {
+    auto it = _callers.find(id);
+    if (it == _callers.end()) return nullptr;
+    Plugin* p = find(it->second);
+    _callers.erase(it);  // a call completes once
+    return p != nullptr && p->callId == id ? p : nullptr;
+}
+
+void Scheduler::takeCompletions() {
+    for (auto& c : _ctx.executor.takeCompleted()) _completions.push_back(std::move(c));
+    applyCompletions();
+    schedule();  // once for the batch: a cold start completes hundreds of starts at once
+}
+
+void Scheduler::applyCompletions() {
+    // One at a time off a member queue: if applying one hangs in a plugin's unload, the thread
+    // that takes the loop over finds the rest here.
+    while (!_completions.empty()) {
+        auto [id, result] = std::move(_completions.front());
+        _completions.pop_front();
+        onCompleted(id, std::move(result));
+    }
+}
+
+void Scheduler::beginDrain() { scheduleDrain(); }
+
+void Scheduler::scheduleDrain() {
+    refreshGraph();
+    std::set<std::string> active;
+    for (const auto& [name, p] : _plugins)
+        if (p->active()) active.insert(name);
+    if (active.empty()) {
+        _ctx.allStopped();
+        return;
+    }
+    for (const auto& name : _graph.stoppable(active, {})) {
+        Plugin& p = *find(name);
+        if (p.state == PluginState::Running) submitStop(p);
+    }
+}
+
+std::optional<Clock::time_point> Scheduler::nextDeadline() const {
+    Clock::time_point next = Clock::time_point::max();
+    for (const auto& [_, p] : _plugins) {
+        if (p->busy()) next = std::min(next, p->callDeadline);
+        if (p->state == PluginState::Failed) next = std::min(next, p->retryAt);
+    }
+    if (next == Clock::time_point::max()) return std::nullopt;
+    return next;
+}
+
+void Scheduler::refreshGraph() {
     // Rebuilt at most once per batch of changes: a scan of n files would otherwise rebuild
     // (and search for cycles) n times.
     if (!_graphDirty) return;
@@ -46,15 +100,15 @@ void Supervisor::refreshGraph() {
     _cycles = std::move(cycles);
 }
 
-void Supervisor::resolveDependencies(Plugin& p) {
+void Scheduler::resolveDependencies(Plugin& p) {
     std::vector<std::string> deps = p.image ? p.image->dependencies() : std::vector<std::string>{};
-    if (const PluginSection* s = _config->plugin(p.name)) deps.insert(deps.end(), s->dependencies.begin(), s->dependencies.end());
+    if (const PluginSection* s = config().plugin(p.name)) deps.insert(deps.end(), s->dependencies.begin(), s->dependencies.end());
     std::sort(deps.begin(), deps.end());
     deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
     p.dependencies = std::move(deps);
 }
 
-void Supervisor::apply(Plugin& p, LifecycleEvent event, std::string reason) {
+void Scheduler::apply(Plugin& p, LifecycleEvent event, std::string reason) {
     std::optional<PluginState> next = transition(p.state, event);
     if (!next) {
         HOSTD_LOG(Error, p.name, "internal error: the lifecycle has no such transition; the plugin stays where it is",
@@ -72,7 +126,7 @@ void Supervisor::apply(Plugin& p, LifecycleEvent event, std::string reason) {
     StatusBoard::instance().pluginState(p.name, p.state, p.reason);
 }
 
-bool Supervisor::evaluateWaiting(Plugin& p) {
+bool Scheduler::evaluateWaiting(Plugin& p) {
     // Decides what a loaded, not yet started plugin does next. Returns true if anything changed.
     std::vector<DependencyState> deps;
     for (const auto& name : p.dependencies) {
@@ -97,13 +151,26 @@ bool Supervisor::evaluateWaiting(Plugin& p) {
     return true;
 }
 
-void Supervisor::schedule() {
+void Scheduler::startIfReady(Plugin& p) {
+    // Starts a freshly loaded plugin at once if everything it requires already runs, so a scan of
+    // many files starts each one as it loads instead of after the last. Anything else (missing or
+    // pending dependencies, cycles) is decided by schedule() once the batch is done: a plugin
+    // whose dependencies all run cannot be on a cycle.
+    if (draining() || p.state != PluginState::Loaded) return;
+    for (const auto& dep : p.dependencies) {
+        Plugin* d = find(dep);
+        if (d == nullptr || (d->state != PluginState::Running && d->state != PluginState::Reloading)) return;
+    }
+    submitStart(p);
+}
+
+void Scheduler::schedule() {
     refreshGraph();
-    if (_phase == Phase::Draining) {
+    if (draining()) {
         scheduleDrain();
         return;
     }
-    if (_phase == Phase::Done) return;
+    if (_ctx.phase == HostPhase::Done) return;
     scheduleStops();
     for (bool changed = true; changed;) {
         changed = false;
@@ -115,10 +182,10 @@ void Supervisor::schedule() {
                 submitReload(*p);
         }
     }
-    reportReadyOnce();
+    _ctx.scheduled();
 }
 
-void Supervisor::requestStop(Plugin& p, AfterStop action) {
+void Scheduler::requestStop(Plugin& p, AfterStop action) {
     // Remove and Replace win over the milder actions a plugin may already have pending.
     refreshGraph();
     if (p.afterStop == AfterStop::None || p.afterStop == AfterStop::Restart || action == AfterStop::Remove ||
@@ -138,7 +205,7 @@ void Supervisor::requestStop(Plugin& p, AfterStop action) {
     }
 }
 
-void Supervisor::scheduleStops() {
+void Scheduler::scheduleStops() {
     std::set<std::string> leaving;
     for (auto& [name, p] : _plugins) {
         if (p->afterStop == AfterStop::None) continue;
@@ -153,7 +220,7 @@ void Supervisor::scheduleStops() {
     }
 }
 
-void Supervisor::applyAfterStop(Plugin& p) {
+void Scheduler::applyAfterStop(Plugin& p) {
     AfterStop action = std::exchange(p.afterStop, AfterStop::None);
     switch (action) {
     case AfterStop::None:
@@ -171,7 +238,7 @@ void Supervisor::applyAfterStop(Plugin& p) {
         return;
     case AfterStop::Fail:
         apply(p, LifecycleEvent::FailAfterStop, p.reportedFailure);
-        noteFailure(p, p.reportedFailure);
+        _recovery.noteFailure(p, p.reportedFailure);
         return;
     case AfterStop::Hold:
         p.retryAt = Clock::time_point::max();  // a failed plugin's pending restart is cancelled too
@@ -202,27 +269,27 @@ void Supervisor::applyAfterStop(Plugin& p) {
     }
 }
 
-void Supervisor::unloadImage(Plugin& p, std::unique_ptr<PluginCode> image) {
-    if (!_executor->unload(p.name, std::move(image), _config->host.loadTimeout)) p.stale = true;
+void Scheduler::unloadImage(Plugin& p, std::unique_ptr<PluginCode> image) {
+    if (!_ctx.executor.unload(p.name, std::move(image), config().host.loadTimeout)) p.stale = true;
 }
 
-Millis Supervisor::timeout(const Plugin& p, std::string_view call) const {
-    const PluginSection* s = _config->plugin(p.name);
-    if (call == "start") return s && s->startTimeout ? *s->startTimeout : _config->host.startTimeout;
-    if (call == "reload") return s && s->reloadTimeout ? *s->reloadTimeout : _config->host.reloadTimeout;
-    return s && s->stopTimeout ? *s->stopTimeout : _config->host.pluginStopTimeout;
+Millis Scheduler::timeout(const Plugin& p, std::string_view call) const {
+    const PluginSection* s = config().plugin(p.name);
+    if (call == "start") return s && s->startTimeout ? *s->startTimeout : config().host.startTimeout;
+    if (call == "reload") return s && s->reloadTimeout ? *s->reloadTimeout : config().host.reloadTimeout;
+    return s && s->stopTimeout ? *s->stopTimeout : config().host.pluginStopTimeout;
 }
 
-void Supervisor::submit(Plugin& p, PluginCall call, Clock::time_point deadline) {
+void Scheduler::submit(Plugin& p, PluginCall call, Clock::time_point deadline) {
     static constexpr LifecycleEvent kCalled[] = {LifecycleEvent::StartCalled, LifecycleEvent::ReloadCalled,
                                                  LifecycleEvent::StopCalled};
     apply(p, kCalled[static_cast<int>(call)], p.reason);
     p.callName = callName(call);
     p.callStarted = Clock::now();
     p.callDeadline = deadline;
-    if (_phase == Phase::Starting && call == PluginCall::Start) _notifier.extendStartupUntil(deadline);
+    if (_ctx.phase == HostPhase::Starting && call == PluginCall::Start) _ctx.notifier.extendStartupUntil(deadline);
     try {
-        p.callId = _executor->call(call, *p.image, {p.name, &p.context, _config, deadline});
+        p.callId = _ctx.executor.call(call, *p.image, {p.name, &p.context, _ctx.config, deadline});
         _callers[p.callId] = p.name;
     } catch (const std::exception& e) {
         // No thread: the call fails at once, through the normal completion path.
@@ -233,14 +300,14 @@ void Supervisor::submit(Plugin& p, PluginCall call, Clock::time_point deadline) 
     }
 }
 
-void Supervisor::submitStart(Plugin& p) {
-    p.appliedConfig = _config;
+void Scheduler::submitStart(Plugin& p) {
+    p.appliedConfig = _ctx.config;
     HOSTD_LOG(Debug, p.name, "starting", {"file", p.path});
     submit(p, PluginCall::Start, Clock::now() + timeout(p, "start"));
 }
 
-void Supervisor::submitReload(Plugin& p) {
-    p.appliedConfig = _config;
+void Scheduler::submitReload(Plugin& p) {
+    p.appliedConfig = _ctx.config;
     if (!p.image->hasReload()) {
         HOSTD_LOG(Info, p.name, "configuration changed; plugin has no reload callback, new values apply at its next start");
         return;
@@ -248,22 +315,22 @@ void Supervisor::submitReload(Plugin& p) {
     submit(p, PluginCall::Reload, Clock::now() + timeout(p, "reload"));
 }
 
-void Supervisor::submitStop(Plugin& p) {
-    Clock::time_point deadline = std::min(Clock::now() + timeout(p, "stop"), _drainDeadline);
+void Scheduler::submitStop(Plugin& p) {
+    Clock::time_point deadline = std::min(Clock::now() + timeout(p, "stop"), _ctx.drainDeadline);
     HOSTD_LOG(Info, p.name, "stopping", {"deadline_ms", ms(millis(deadline - Clock::now()))});
     submit(p, PluginCall::Stop, deadline);
 }
 
-bool Supervisor::needsReload(const Plugin& p) const {
-    if (p.state != PluginState::Running || p.appliedConfig == _config || _phase == Phase::Draining) return false;
+bool Scheduler::needsReload(const Plugin& p) const {
+    if (p.state != PluginState::Running || p.appliedConfig == _ctx.config || draining()) return false;
     const PluginSection* before = p.appliedConfig ? p.appliedConfig->plugin(p.name) : nullptr;
-    const PluginSection* after = _config->plugin(p.name);
+    const PluginSection* after = config().plugin(p.name);
     if (before == nullptr && after == nullptr) return false;
     if (before == nullptr || after == nullptr) return true;
     return !before->sameSettings(*after);
 }
 
-void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
+void Scheduler::onStartCompleted(Plugin& p, const CallResult& r) {
     std::string took = ms(millis(r.duration));
     if (r.code == HOSTD_OK) {
         apply(p, LifecycleEvent::StartSucceeded);
@@ -275,7 +342,7 @@ void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
         }
         return;
     }
-    std::string error = detail::describeFailure(r);
+    std::string error = describeFailure(r);
     if (p.previous) {
         // An upgrade whose new image does not start: the old one runs again.
         HOSTD_LOG(Error, p.name, "upgrade failed: the new image did not start; rolling back to the previous image",
@@ -290,47 +357,10 @@ void Supervisor::onStartCompleted(Plugin& p, const CallResult& r) {
     }
     apply(p, LifecycleEvent::StartFailed, error);
     HOSTD_LOG(Error, p.name, "start failed", {"file", p.path}, {"error", p.reason}, {"duration_ms", took});
-    noteFailure(p, error);
+    _recovery.noteFailure(p, error);
 }
 
-void Supervisor::noteFailure(Plugin& p, const std::string& error) {
-    const PluginSection* s = _config->plugin(p.name);
-    if (s != nullptr && !s->restartOnFailure) return;  // restart = no: stays failed
-    auto now = Clock::now();
-    std::erase_if(p.failures, [&](auto t) { return now - t > _config->host.restartInterval; });
-    p.failures.push_back(now);
-    int n = static_cast<int>(p.failures.size());
-    if (n >= _config->host.restartBurst) {
-        quarantine(p, LifecycleEvent::FailureBurst, std::to_string(n) + " failures within " + formatDuration(_config->host.restartInterval) +
-                          "; last: " + error);
-        return;
-    }
-    // 1 s doubling to a 5 min cap, plus up to 10 % jitter so that plugins failing together
-    // (a shared dependency went away) do not retry in lockstep.
-    auto base = std::min<Millis>(Millis(1000LL << std::min(n - 1, 20)), std::chrono::minutes(5));
-    auto jitter = Millis(static_cast<long long>(base.count() * (std::rand() % 100) / 1000));
-    p.retryAt = now + base + jitter;
-    HOSTD_LOG(Warning, p.name, "will restart after backoff", {"backoff_ms", std::to_string((base + jitter).count())},
-              {"failures", std::to_string(n)}, {"restart_burst", std::to_string(_config->host.restartBurst)});
-}
-
-void Supervisor::quarantine(Plugin& p, LifecycleEvent event, const std::string& why) {
-    p.retryAt = Clock::time_point::max();
-    p.quarantinedSince = Clock::now();
-    apply(p, event, why);
-    HOSTD_LOG(Error, p.name, "quarantined: not started again until its file or configuration section changes, or an "
-              "operator restarts it", {"reason", why}, {"file", p.path});
-}
-
-void Supervisor::releaseQuarantine(Plugin& p, const std::string& why) {
-    HOSTD_LOG(Notice, p.name, "quarantine lifted", {"reason", why});
-    p.failures.clear();
-    if (_crashHistory) _crashHistory->forget(p.name);
-    apply(p, p.image ? LifecycleEvent::QuarantineLifted : LifecycleEvent::QuarantineLiftedUnloaded);
-    if (!p.image) fileReady(p.name + ".so");
-}
-
-void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
+void Scheduler::onCompleted(std::uint64_t id, CallResult r) {
     Plugin* pp = findByCall(id);
     if (pp == nullptr) return;
     Plugin& p = *pp;
@@ -353,18 +383,18 @@ void Supervisor::onCompleted(std::uint64_t id, CallResult r) {
             HOSTD_LOG(Info, p.name, "reloaded", {"duration_ms", took});
         else
             HOSTD_LOG(Error, p.name, "reload refused; the plugin keeps running with its previous configuration",
-                      {"error", detail::describeFailure(r)}, {"duration_ms", took});
+                      {"error", describeFailure(r)}, {"duration_ms", took});
         break;
     case PluginState::Stopping:
         if (r.code == HOSTD_OK) {
             apply(p, LifecycleEvent::StopDone);
             HOSTD_LOG(Info, p.name, "stopped", {"duration_ms", took});
         } else {
-            if (_phase == Phase::Draining) _stopFailed = true;
-            apply(p, LifecycleEvent::StopDone, detail::describeFailure(r));
+            if (draining()) _stopFailed = true;
+            apply(p, LifecycleEvent::StopDone, describeFailure(r));
             HOSTD_LOG(Error, p.name, "stop failed", {"error", p.reason}, {"duration_ms", took});
         }
-        if (_phase != Phase::Draining) applyAfterStop(p);  // may erase p
+        if (!draining()) applyAfterStop(p);  // may erase p
         break;
     default:
         break;
