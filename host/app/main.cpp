@@ -1,3 +1,4 @@
+#include "CrashGuard.h"
 #include "EventLoop.h"
 #include "ExitCode.h"
 #include "HostApplication.h"
@@ -12,6 +13,10 @@ int main(int argc, char** argv) {
     // signalfd. The same holds for what HostApplication does before the plugins load:
     // --daemon forks, and privileges are dropped, while this is still the only thread.
     hostd::blockHostSignals();
+    // Returning from main is hostd's own exit(); any other is plugin code's (CrashGuard.h).
+    struct OwnExit {
+        ~OwnExit() { hostd::CrashGuard::markHostExiting(); }
+    } ownExit;
     try {
         hostd::HostApplication app;
         return app.run(argc, argv);

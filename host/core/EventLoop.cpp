@@ -4,6 +4,8 @@
 #include <csignal>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <system_error>
 #include <vector>
 
@@ -64,9 +66,29 @@ void EventLoop::runOnce(std::optional<Clock::time_point> deadline) {
     }
 }
 
+namespace {
+
+pid_t gMainThread = 0;
+
+void forwardToMainThread(int sig) {
+    // Only async-signal-safe calls: the signal becomes pending on the main thread, which blocks
+    // it and reads it from the loop's signalfd.
+    int saved = errno;
+    ::syscall(SYS_tgkill, ::getpid(), gMainThread, sig);
+    errno = saved;
+}
+
+}  // namespace
+
 void blockHostSignals() {
     sigset_t set = hostSignals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    gMainThread = ::gettid();
+    struct sigaction forward {};
+    forward.sa_handler = &forwardToMainThread;
+    sigfillset(&forward.sa_mask);
+    forward.sa_flags = SA_RESTART;
+    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) ::sigaction(s, &forward, nullptr);
 }
 
 SignalSource::SignalSource() {

@@ -31,7 +31,10 @@ private:
     std::map<int, std::function<void()>> _handlers;
 };
 
-/// The signals hostd consumes, blocked in every thread from main() on (DESIGN.md section 1).
+/// The signals hostd consumes, blocked in every thread from main() on (DESIGN.md section 1),
+/// and forwarded to the calling (main) thread by a handler if one lands on a thread that
+/// unblocked them (a plugin's): there it stays pending, blocked, until the loop reads it from
+/// its signalfd. So no thread's mask can turn SIGTERM into a kill without a drain.
 void blockHostSignals();
 
 /// A signalfd for the signals blocked by blockHostSignals().

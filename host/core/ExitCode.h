@@ -8,6 +8,7 @@ enum ExitCode : int {
     kExitStopFailed = 3,    ///< The drain finished, but at least one plugin's stop reported an error.
     kExitStopTimeout = 4,   ///< A stop overran its deadline, or the drain budget ran out.
     kExitForced = 5,        ///< A second SIGTERM/SIGINT/SIGQUIT during the drain: exited at once.
+    kExitPluginExit = 6,    ///< A plugin called exit(): no drain; named in the log, counted like a crash.
     kExitUsage = 64,        ///< EX_USAGE: bad command line.
     kExitSoftware = 70,     ///< EX_SOFTWARE: internal error.
     kExitOsError = 71,      ///< EX_OSERR: a system call the host cannot do without failed.

@@ -84,7 +84,11 @@ bool stderrIsJournal() {
 
 void LogOutput::open(const LogDestination& destination, const TrustedOwners& owners) {
     UniqueFd file;
-    if (destination.isFile()) file = openLogFile(destination.target, owners);
+    if (destination.isFile())
+        file = openLogFile(destination.target, owners);
+    else if (destination.target == "stderr")
+        // hostd's own duplicate: a plugin that dup2s over fd 2 (or closes it) cannot take the log.
+        file.reset(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
     Sink sink = destination.isFile() ? Sink::File : destination.target == "syslog" ? Sink::Syslog : Sink::Stderr;
     Output& out = output();
     std::lock_guard<std::mutex> lock(out.mutex);

@@ -34,7 +34,9 @@ bool stderrIsJournal();
 class LogOutput {
 public:
     static void open(const LogDestination& destination, const TrustedOwners& owners = TrustedOwners::current());
-        /// Switches to destination. A file is opened relative to its directory, which must pass
+        /// Switches to destination. stderr is written through a duplicate of fd 2 taken now,
+        /// so that what a plugin does to fd 2 later does not reach the log. A file is opened
+        /// relative to its directory, which must pass
         /// the trust rules for owners (TrustedPath.h), with O_APPEND|O_NOFOLLOW: created with
         /// mode 0640, or else a regular file of a trusted owner, with one link, not group- or
         /// world-writable. Throws PathRefused, or std::system_error naming the file; the

@@ -144,7 +144,26 @@ std::uint64_t InProcessExecutor::call(PluginCall which, PluginCode& code, const 
         break;
     }
     }
-    return _calls.submit(StatusBoard::instance().attributed(request.plugin, name, std::move(job)));
+    std::uint64_t id = _calls.submit(StatusBoard::instance().attributed(request.plugin, name, std::move(job)));
+    _callers[id] = request.plugin;
+    return id;
+}
+
+std::vector<std::pair<std::uint64_t, CallResult>> InProcessExecutor::takeCompleted() {
+    auto completed = _calls.takeCompleted();
+    std::vector<std::string> plugins;
+    for (const auto& [id, _] : completed)
+        if (auto it = _callers.find(id); it != _callers.end()) {
+            plugins.push_back(std::move(it->second));
+            _callers.erase(it);
+        }
+    // A plugin that installs its own crash handler would make a later crash of any plugin
+    // unattributed, or silent: hostd's go back, and the log says whose call ran meanwhile.
+    if (auto replaced = CrashGuard::reclaimHandlers(); !replaced.empty())
+        HOSTD_LOG(Warning, plugins.size() == 1 ? plugins.front() : "",
+                  "a plugin replaced hostd's crash handlers; restored (plugin.h: never install signal handlers)",
+                  {"signals", joined(replaced)}, {"during_calls_of", joined(plugins)});
+    return completed;
 }
 
 }  // namespace hostd

@@ -2,6 +2,8 @@
 
 #include "PluginExecutor.h"
 
+#include <unordered_map>
+
 namespace hostd {
 
 /// Plugins executed in hostd's own process (DESIGN.md section 3): each file's private copy is
@@ -18,7 +20,9 @@ public:
     bool unload(const std::string& plugin, std::unique_ptr<PluginCode> code, Millis timeout) override;
     std::uint64_t call(PluginCall which, PluginCode& code, const CallRequest& request) override;
     int completionFd() const noexcept override { return _calls.fd(); }
-    std::vector<std::pair<std::uint64_t, CallResult>> takeCompleted() override { return _calls.takeCompleted(); }
+    std::vector<std::pair<std::uint64_t, CallResult>> takeCompleted() override;
+        /// Also takes hostd's fatal-signal handlers back if the plugins whose calls completed
+        /// replaced them (CrashGuard::reclaimHandlers), naming them.
     void abandon(std::uint64_t id) override { _calls.abandon(id); }
     const LoadWatch::Job* hungLoad() const noexcept override {
         return _loadWatch.loaderHeld() ? &_loadWatch.heldBy() : nullptr;
@@ -27,6 +31,7 @@ public:
 private:
     CallRunner _calls;
     LoadWatch _loadWatch;
+    std::unordered_map<std::uint64_t, std::string> _callers;  // call id -> plugin, until it completes
 };
 
 }  // namespace hostd

@@ -1,5 +1,7 @@
 #include "CrashGuard.h"
 
+#include "ExitCode.h"
+#include "Log.h"
 #include "TrustedPath.h"
 
 #include <atomic>
@@ -125,6 +127,35 @@ void onFatalSignal(int sig, siginfo_t* info, void* context) {
     ::raise(sig);
 }
 
+std::atomic<bool> gHostExiting{false};
+
+/// The plugin the calling thread runs code of: its callback's, else the first image on its
+/// stack, or nullptr.
+const char* pluginOnThisStack() {
+    if (tPlugin != nullptr) return tPlugin;
+    void* frames[64];
+    int n = ::backtrace(frames, 64);
+    const char* plugin = nullptr;
+    for (int i = 0; i < n && plugin == nullptr; ++i) plugin = owner(reinterpret_cast<std::uintptr_t>(frames[i]));
+    return plugin;
+}
+
+void onExit() {
+    // exit() from anywhere but hostd's own way out: plugin code (the only other code that runs
+    // here). Its status would pass for one of hostd's exit codes (3 is "a stop failed").
+    if (gHostExiting.load()) return;
+    const char* plugin = pluginOnThisStack();
+    const char* callback = tPlugin != nullptr ? tCallback : nullptr;
+    std::string label = plugin != nullptr ? plugin : "";  // NAME@SHA256
+    std::string name = label.substr(0, label.find('@'));
+    HOSTD_LOG(Error, name, "plugin code called exit(); hostd leaves without a drain (plugin.h: never call exit)",
+              {"callback", callback != nullptr ? callback : "own thread"},
+              {"sha256", label.find('@') == std::string::npos ? "" : label.substr(label.find('@') + 1)},
+              {"exit_code", std::to_string(kExitPluginExit)});
+    writeBreadcrumb(plugin, callback, "exit");
+    ::_exit(kExitPluginExit);
+}
+
 void onTerminate() {
     // A plugin's exception escaping its own thread (or a callback) ends here: the thread is
     // still the one that threw, so its marker, or else the throw site, names the plugin.
@@ -156,7 +187,26 @@ void install(int stateDirFd) {
     sigemptyset(&sa.sa_mask);
     for (int sig : kSignals) ::sigaction(sig, &sa, nullptr);
     std::set_terminate(&onTerminate);
+    std::atexit(&onExit);
 }
+
+std::vector<std::string> reclaimHandlers() {
+    std::vector<std::string> replaced;
+    for (int sig : kSignals) {
+        struct sigaction now {};
+        if (::sigaction(sig, nullptr, &now) != 0) continue;
+        if ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == &onFatalSignal) continue;
+        struct sigaction ours {};
+        ours.sa_sigaction = &onFatalSignal;
+        ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigemptyset(&ours.sa_mask);
+        ::sigaction(sig, &ours, nullptr);
+        replaced.emplace_back(signalName(sig));
+    }
+    return replaced;
+}
+
+void markHostExiting() noexcept { gHostExiting.store(true); }
 
 constexpr std::size_t kAltStackSize = 64 * 1024;
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hostd {
 
@@ -16,7 +17,10 @@ namespace CrashGuard {
 constexpr const char* kBreadcrumbFile = "crash.breadcrumb";
 
 void install(int stateDirFd);
-    /// Installs the handlers (on an alternate stack) and std::terminate's handler. Call once,
+    /// Installs the handlers (on an alternate stack), std::terminate's handler, and a watch on
+    /// exit(): a plugin that calls it (plugin.h forbids it) is named in the log and the
+    /// breadcrumb ("exit" in its callback, counted like a crash), and hostd leaves with
+    /// kExitPluginExit instead of a code of the plugin's choosing. Call once,
     /// from the main thread, before plugins are loaded. The breadcrumb is written in the state
     /// directory open as stateDirFd (checked by CrashHistory; duplicated here), as a new file
     /// under a random name (O_EXCL, O_NOFOLLOW) renamed to kBreadcrumbFile: never through a
@@ -72,6 +76,14 @@ void abandonImageScope() noexcept;
     /// The image scope under way belongs to a load or unload the loop has left behind
     /// (LoadWatch.h), counted already: a SIGABRT sent from outside from now on is not blamed on
     /// it, neither through the scope nor on the stuck thread, whose own scope names it too.
+
+std::vector<std::string> reclaimHandlers();
+    /// Reinstalls hostd's fatal-signal handlers where something (a plugin) replaced them, and
+    /// returns the names of the signals it had to ("SIGSEGV", ...), for the caller to say whose
+    /// call just ran. Main loop; cheap (one sigaction per signal).
+
+void markHostExiting() noexcept;
+    /// hostd itself is leaving through exit(): the exit() watch (install()) stands down.
 
 void registerImage(const std::string& plugin, std::uintptr_t begin, std::uintptr_t end);
     /// Records the address range of a plugin's loaded image.

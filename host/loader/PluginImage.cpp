@@ -249,7 +249,8 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     auto entry = reinterpret_cast<hostd_type_entry_fn>(sym);
     const hostd_type_descriptor* d = entry();
     checkDescriptor(d);
-    image->_descriptor = d;
+    // A copy: the plugin's own may change while it runs (plugin.h forbids it; it happens).
+    std::memcpy(&image->_descriptor, d, std::min<std::size_t>(d->size, sizeof image->_descriptor));
     image->_version = d->version != nullptr ? d->version : "";
     image->_description = d->description != nullptr ? d->description : "";
     if (d->requires_plugins != nullptr)
@@ -323,7 +324,7 @@ bool PluginImage::unload() noexcept {
         CrashGuard::ImageScope scope(_crashLabel.c_str(), "unload");  // its destructors run in dlclose
         _handle.close();
     }
-    _descriptor = nullptr;
+    _descriptor = {};
     void* still = ::dlopen(_procPath.c_str(), RTLD_NOW | RTLD_NOLOAD);
     if (still == nullptr) {
         _memfd.reset();

@@ -90,14 +90,16 @@ public:
 
     ~PluginImage();
 
-    const hostd_type_descriptor& descriptor() const noexcept { return *_descriptor; }
+    const hostd_type_descriptor& descriptor() const noexcept { return _descriptor; }
+        /// hostd's copy of the plugin's descriptor, made at load: what the plugin does to its
+        /// own afterwards (a NULL stop, new requires) changes nothing.
     const std::string& sha256() const noexcept { return _sha256; }
     std::uint64_t size() const noexcept { return _size; }
     const std::string& version() const noexcept { return _version; }
     const std::string& description() const noexcept { return _description; }
     const std::vector<std::string>& dependencies() const noexcept { return _dependencies; }
     std::chrono::steady_clock::duration loadDuration() const noexcept { return _loadDuration; }
-    bool hasReload() const noexcept { return _descriptor->reload != nullptr; }
+    bool hasReload() const noexcept { return _descriptor.reload != nullptr; }
 
     int fd() const noexcept { return _memfd.get(); }
         /// The private copy (kept open while the image is loaded).
@@ -117,7 +119,7 @@ private:
     std::string _crashLabel;  // "NAME@SHA256", as in crash breadcrumbs
     std::uintptr_t _rangeBegin = 0;  // registered with CrashGuard while loaded
     DlHandle _handle;
-    const hostd_type_descriptor* _descriptor = nullptr;
+    hostd_type_descriptor _descriptor{};
     std::string _sha256;
     std::uint64_t _size = 0;
     std::string _version;

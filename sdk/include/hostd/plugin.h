@@ -48,8 +48,12 @@
  *   joined every thread it started, and must leave no pthread keys with
  *   destructors, no thread_local objects with destructors in other threads, no
  *   atexit handlers: the image is unmapped right after.
- * - Never call exit(), never change the signal mask of host threads, never let a
- *   C++ exception cross this boundary (hostd/plugin.hpp does this for you).
+ * - Never call exit(), never change the signal mask of host threads, never install
+ *   signal handlers, never touch file descriptors you did not open, never change
+ *   the descriptor once returned, never let a C++ exception cross this boundary
+ *   (hostd/plugin.hpp does this for you). What hostd does when one is broken anyway
+ *   (exit() counts like a crash, its handlers are taken back, ...) is in
+ *   docs/writing-plugins.md, "When a rule is broken anyway".
  *
  * SEE ALSO
  * - docs/writing-plugins.md (installed as share/doc/hostd-sdk/): the guide, with
