@@ -41,6 +41,7 @@ void printEffective(const ConfigSnapshot& c, std::ostream& out) {
             else if (key == "restart") value = p.restartOnFailure ? "on-failure" : "no";
             else if (key == "sha256") value = p.sha256;
             else if (key == "log_level") value = p.logLevel;
+            else if (key == "log_rate_limit") value = std::to_string(*p.logRateLimit);
             printValue(out, key, value, origin.str());
         }
         for (const auto& s : p.settings) printValue(out, s.key, c.display(s.key, s.value), s.origin.str());

@@ -30,7 +30,8 @@ const std::set<std::string, std::less<>> kLogLevels{"error", "warning", "notice"
 
 /// Keys of a [plugin.NAME] section that configure the host, not the plugin.
 const std::set<std::string, std::less<>> kPluginHostKeys{"enabled",        "requires", "stop_timeout", "start_timeout",
-                                                         "reload_timeout", "restart",  "sha256",       "log_level"};
+                                                         "reload_timeout", "restart",  "sha256",       "log_level",
+                                                         "log_rate_limit"};
 
 /// A value as written, before validation.
 struct RawValue {
@@ -161,6 +162,8 @@ public:
                 duration(v, key, h.pluginStopTimeout);
             } else if (key == "log_level") {
                 logLevel(v, h.logLevel);
+            } else if (key == "log_rate_limit") {
+                integer(v, key, 0, 1000000, h.logRateLimit);
             } else if (key == "allow_symlinks") {
                 boolean(v, key, h.allowSymlinks);
             } else if (key == "redact_keys") {
@@ -281,6 +284,9 @@ public:
                     p.sha256 = hex;
             } else if (key == "log_level") {
                 logLevel(v, p.logLevel);
+            } else if (key == "log_rate_limit") {
+                int rate = 0;
+                if (integer(v, key, 0, 1000000, rate)) p.logRateLimit = rate;
             } else {
                 p.settings.push_back({key, v.value, v.origin});
             }
@@ -321,14 +327,16 @@ private:
         return false;
     }
 
-    void integer(const RawValue& v, const std::string& key, int min, int max, int& out) {
+    bool integer(const RawValue& v, const std::string& key, int min, int max, int& out) {
         int n = 0;
         auto [end, ec] = std::from_chars(v.value.data(), v.value.data() + v.value.size(), n);
-        if (v.value.empty() || ec != std::errc() || end != v.value.data() + v.value.size() || n < min || n > max)
+        if (v.value.empty() || ec != std::errc() || end != v.value.data() + v.value.size() || n < min || n > max) {
             error(v.origin, key + " = '" + v.value + "' is not an integer in [" + std::to_string(min) + ", " +
                                 std::to_string(max) + "]");
-        else
-            out = n;
+            return false;
+        }
+        out = n;
+        return true;
     }
 
     void absolutePath(const RawValue& v, const std::string& key, std::string& out) {

@@ -45,6 +45,7 @@ struct PluginSection {
     bool restartOnFailure = true;           ///< restart = on-failure (default) or no.
     std::string sha256;                     ///< Pinned image hash (lowercase hex), or empty.
     std::string logLevel;                   ///< Filter for the plugin's own lines, or empty: the host's.
+    std::optional<int> logRateLimit;        ///< Overrides [hostd] log_rate_limit.
     std::map<std::string, Origin> origins;  ///< Where each host key of the section was set.
     std::vector<PluginSetting> settings;    ///< Plugin-specific keys, in order of first appearance.
 
@@ -58,6 +59,7 @@ struct HostSettings {
     Millis stopTimeout = std::chrono::seconds(30);
     Millis pluginStopTimeout = std::chrono::seconds(10);
     std::string logLevel = "info";
+    int logRateLimit = 10000;               ///< A plugin's own lines per second (a burst of as many); 0: no limit.
     bool allowSymlinks = false;
     std::vector<std::string> redactKeys{"password", "passwd", "secret", "token", "key", "credential"};
     Millis startTimeout = std::chrono::seconds(30);

@@ -19,6 +19,7 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"reload_timeout", formatDuration(h.reloadTimeout)},
             {"load_timeout", formatDuration(h.loadTimeout)},
             {"log_level", h.logLevel},
+            {"log_rate_limit", std::to_string(h.logRateLimit)},
             {"allow_symlinks", h.allowSymlinks ? "true" : "false"},
             {"redact_keys", redact},
             {"restart_burst", std::to_string(h.restartBurst)},

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <initializer_list>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,14 @@ public:
 
     static void setPluginLevel(std::string_view plugin, std::optional<Level> level);
         /// Sets (or with nullopt clears) one plugin's filter, e.g. from hostctl log-level.
+
+    static void setPluginRateLimits(int linesPerSecond, std::map<std::string, int, std::less<>> perPlugin);
+        /// A plugin's own lines per second (a burst of as many), for every plugin and for those
+        /// named; 0: no limit. Lines over it are dropped, and the next line that passes is
+        /// preceded by one saying how many were.
+
+    static std::uint64_t suppressedLines();
+        /// Plugin lines dropped by the rate limits since start.
 
     static bool pluginEnabled(std::string_view plugin, Level level);
         /// True if a line of the plugin's own at this level passes its filter.

@@ -30,7 +30,10 @@ struct Output {
     UniqueFd file;
     std::atomic<LogFormat> format{LogFormat::Text};
     std::atomic<Sink> sink{Sink::Stderr};
+    std::uint64_t dropped = 0;  // lines the destination did not take since the last one it did
 };
+
+std::atomic<std::uint64_t> gDroppedTotal{0};
 
 Output& output() {
     // Never destroyed: a plugin thread abandoned past its deadline may still log while the
@@ -39,13 +42,28 @@ Output& output() {
     return *out;
 }
 
-void writeAll(int fd, std::string_view data) {
+/// Writes data; false if the destination did not take all of it (full pipe nobody reads, full
+/// disk, closed stderr): the rest is dropped, never waited for.
+bool writeAll(int fd, std::string_view data) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // full disk, closed stderr: there is nowhere to say so
+        if (n <= 0) return false;
         data.remove_prefix(static_cast<std::size_t>(n));
     }
+    return true;
+}
+
+/// Says, before the next line, how many the destination did not take. Under the output's lock.
+void reportDropped(int fd, std::uint64_t& dropped, LogFormat format) {
+    if (dropped == 0) return;
+    std::string count = std::to_string(dropped);
+    LogField field{"dropped", count};
+    LogRecord record{nowEpochMicros(), Level::Warning, {}, "log lines dropped: the log destination did not take them",
+                     {&field, 1}, nullptr, 0};
+    std::string line;
+    formatLogLine(line, format, record);
+    if (writeAll(fd, line)) dropped = 0;
 }
 
 UniqueFd openLogFile(const std::string& path, const TrustedOwners& owners) {
@@ -89,6 +107,9 @@ void LogOutput::open(const LogDestination& destination, const TrustedOwners& own
     else if (destination.target == "stderr")
         // hostd's own duplicate: a plugin that dup2s over fd 2 (or closes it) cannot take the log.
         file.reset(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
+    // Never blocking: a pipe nobody reads costs dropped lines (counted, then reported), not a
+    // stalled loop or drain.
+    if (file && !destination.isFile()) ::fcntl(file.get(), F_SETFL, ::fcntl(file.get(), F_GETFL) | O_NONBLOCK);
     Sink sink = destination.isFile() ? Sink::File : destination.target == "syslog" ? Sink::Syslog : Sink::Stderr;
     Output& out = output();
     std::lock_guard<std::mutex> lock(out.mutex);
@@ -157,8 +178,14 @@ void LogOutput::write(const LogRecord& record) {
         std::lock_guard<std::mutex> lock(out.mutex);
         if (out.sink == Sink::Syslog)
             ::syslog(syslogPriority(record.level), "%.*s", static_cast<int>(line.size() - 1), line.data());
-        else
-            writeAll(out.file ? out.file.get() : STDERR_FILENO, line);
+        else {
+            int fd = out.file ? out.file.get() : STDERR_FILENO;
+            reportDropped(fd, out.dropped, format);
+            if (out.dropped > 0 || !writeAll(fd, line)) {  // behind unreported drops: dropped too, in order
+                ++out.dropped;
+                gDroppedTotal.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
     }
     if (line.capacity() > 65536) std::string().swap(line);  // after a huge plugin message
 }
@@ -178,5 +205,7 @@ void reopenLogFile() {
     }
     HOSTD_LOG(Notice, "", "log file reopened", {"path", d.target}, {"signal", "SIGUSR1"});
 }
+
+std::uint64_t LogOutput::droppedLines() { return gDroppedTotal.load(std::memory_order_relaxed); }
 
 }  // namespace hostd

@@ -3,6 +3,7 @@
 #include "LogFormat.h"
 #include "TrustedPath.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -50,7 +51,12 @@ public:
     static LogDestination current();
 
     static void write(const LogRecord& record);
-        /// Formats and writes one line. Thread-safe; never throws.
+        /// Formats and writes one line. Thread-safe; never throws; never waits for the
+        /// destination (stderr is written non-blocking): a line it does not take is dropped,
+        /// counted, and reported before the next line it takes.
+
+    static std::uint64_t droppedLines();
+        /// Lines the destination did not take since start.
 };
 
 void reopenLogFile();

@@ -144,26 +144,18 @@ std::uint64_t InProcessExecutor::call(PluginCall which, PluginCode& code, const 
         break;
     }
     }
-    std::uint64_t id = _calls.submit(StatusBoard::instance().attributed(request.plugin, name, std::move(job)));
-    _callers[id] = request.plugin;
-    return id;
+    // A plugin that installs its own crash handler would leave a later crash of any plugin
+    // unattributed, or silent: hostd's go back as soon as the call returns, naming it.
+    job = [job = std::move(job), plugin = request.plugin, name] {
+        CallResult result = job();
+        if (auto replaced = CrashGuard::reclaimHandlers(); !replaced.empty())
+            HOSTD_LOG(Warning, plugin, std::string("hostd's crash handlers were replaced while the plugin's ") + name +
+                                            " ran; restored (plugin.h: never install signal handlers)",
+                      {"signals", joined(replaced)});
+        return result;
+    };
+    return _calls.submit(StatusBoard::instance().attributed(request.plugin, name, std::move(job)));
 }
 
-std::vector<std::pair<std::uint64_t, CallResult>> InProcessExecutor::takeCompleted() {
-    auto completed = _calls.takeCompleted();
-    std::vector<std::string> plugins;
-    for (const auto& [id, _] : completed)
-        if (auto it = _callers.find(id); it != _callers.end()) {
-            plugins.push_back(std::move(it->second));
-            _callers.erase(it);
-        }
-    // A plugin that installs its own crash handler would make a later crash of any plugin
-    // unattributed, or silent: hostd's go back, and the log says whose call ran meanwhile.
-    if (auto replaced = CrashGuard::reclaimHandlers(); !replaced.empty())
-        HOSTD_LOG(Warning, plugins.size() == 1 ? plugins.front() : "",
-                  "a plugin replaced hostd's crash handlers; restored (plugin.h: never install signal handlers)",
-                  {"signals", joined(replaced)}, {"during_calls_of", joined(plugins)});
-    return completed;
-}
 
 }  // namespace hostd

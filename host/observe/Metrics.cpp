@@ -1,6 +1,9 @@
 // /metrics: the status board and /proc/self in the Prometheus text format.
 #include "Metrics.h"
 
+#include "Log.h"
+#include "LogOutput.h"
+
 #include "PrometheusText.h"
 
 #include <hostd/plugin.h>
@@ -76,6 +79,12 @@ void hostMetrics(PrometheusText& out, const StatusBoard::Snapshot& s) {
     out.family("hostd_metrics_rejected_connections_total", "counter",
                "Metrics connections closed unserved because every worker was busy.");
     out.sample("hostd_metrics_rejected_connections_total", {}, static_cast<double>(s.rejectedConnections));
+
+    out.family("hostd_log_lines_dropped_total", "counter",
+               "Log lines the log destination did not take (a full pipe nobody reads): dropped, never waited for.");
+    out.sample("hostd_log_lines_dropped_total", {}, static_cast<double>(LogOutput::droppedLines()));
+    out.family("hostd_plugin_log_lines_suppressed_total", "counter", "Plugin log lines over log_rate_limit, dropped.");
+    out.sample("hostd_plugin_log_lines_suppressed_total", {}, static_cast<double>(Log::suppressedLines()));
 
     out.family("hostd_build_info", "gauge", "hostd's version and plugin ABI; always 1.");
     out.sample("hostd_build_info",

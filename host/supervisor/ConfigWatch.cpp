@@ -62,6 +62,10 @@ void applyLogLevels(const ConfigSnapshot& config) {
     for (const auto& [name, section] : config.plugins)
         if (auto level = parseLevel(section.logLevel)) levels.emplace(name, *level);
     Log::setPluginLevels(std::move(levels));
+    std::map<std::string, int, std::less<>> rates;
+    for (const auto& [name, section] : config.plugins)
+        if (section.logRateLimit) rates.emplace(name, *section.logRateLimit);
+    Log::setPluginRateLimits(config.host.logRateLimit, std::move(rates));
 }
 
 void warnAboutRestartOnlyKeys(const ConfigSnapshot& old, const ConfigSnapshot& now, const std::string& mainFile) {

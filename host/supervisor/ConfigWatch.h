@@ -45,7 +45,8 @@ private:
 // What a configuration reload reports, apart from applying it.
 
 void applyLogLevels(const ConfigSnapshot& config);
-    /// Sets the host's level and each plugin's log_level filter from the configuration.
+    /// Sets the host's level, each plugin's log_level filter and log_rate_limit from the
+    /// configuration.
 
 void warnAboutRestartOnlyKeys(const ConfigSnapshot& old, const ConfigSnapshot& now, const std::string& mainFile);
     /// Identity, limits and files opened once at startup cannot change in a running process

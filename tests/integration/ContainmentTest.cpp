@@ -4,7 +4,12 @@
 // names the plugin and counts it towards its quarantine.
 #include "Harness.h"
 
+#include <chrono>
 #include <csignal>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -77,9 +82,8 @@ TEST_F(Containment, APluginsOwnCrashHandlerIsReplacedSoALaterCrashIsStillAttribu
     writeConfig(config() + probeSection("c", "requires = a\ncrash = start"));
     auto& first = start();
     EXPECT_EQ(first.waitExit(30s), 128 + SIGSEGV) << log();
-    // Named with the plugins whose calls had just completed (a's start, perhaps b's with it).
-    EXPECT_EQ(countLog("a plugin replaced hostd's crash handlers; restored (plugin.h: never install signal handlers) "
-                       "signals=SIGSEGV,SIGBUS,SIGABRT during_calls_of=a"),
+    EXPECT_EQ(countLog("plugin=a: hostd's crash handlers were replaced while the plugin's start ran; restored "
+                       "(plugin.h: never install signal handlers) signals=SIGSEGV,SIGBUS,SIGABRT"),
               1)
         << log();
     writeConfig(config() + probeSection("c", "requires = a"));
@@ -106,6 +110,59 @@ TEST_F(Containment, APluginThatCallsExitIsNamedCountedAndQuarantinedOnTheThirdRu
     third.signal(SIGTERM);
     EXPECT_EQ(third.waitExit(15s), 0);
     EXPECT_EQ(countLog("plugin=b: stopped"), 1);
+}
+
+TEST_F(Containment, APluginLoggingAsFastAsItCanIsHeldToItsRateLimit) {
+    install("a", "contain_logflood");
+    writeConfig(config("", "log_rate_limit = 200"));
+    auto began = std::chrono::steady_clock::now();
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2")) << log();
+    ASSERT_TRUE(waitForLog("plugin=a: plugin lines suppressed: more than log_rate_limit a second suppressed="));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    int lines = countLog("plugin=a: contain: flood");
+    EXPECT_GT(lines, 0);
+    EXPECT_LE(lines, 200 * (seconds + 1)) << "over " << seconds << " s";  // a second's burst, then 200 a second
+    EXPECT_EQ(countLog("plugin=b: stopped"), 1);
+}
+
+TEST_F(Containment, ALogNobodyReadsNeitherStallsTheDrainNorBlamesTheOthers) {
+    // hostd's stderr is a pipe nobody reads, and a plugin floods it: lines are dropped, the loop
+    // and the drain never wait for the pipe, and the well-behaved plugin stops within its time.
+    install("a", "contain_logflood");
+    writeConfig(config("plugin_stop_timeout = 2s\nlog_rate_limit = 0"));
+    int pipeFds[2];
+    ASSERT_EQ(::pipe2(pipeFds, O_CLOEXEC), 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::dup2(pipeFds[1], 2);
+        ::execl(HOSTD_BINARY_PATH, HOSTD_BINARY_PATH, ("--config=" + configPath()).c_str(), nullptr);
+        ::_exit(127);
+    }
+    ::close(pipeFds[1]);
+    auto full = [&] {
+        int queued = 0;
+        return ::ioctl(pipeFds[0], FIONREAD, &queued) == 0 && queued >= 60000;
+    };
+    bool started = waitForEvents([](auto& ev) { return names(ev) == std::vector<std::string>{"b"}; });
+    bool filled = started && waitUntil(full, 15s);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    bool exited = waitUntil([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 15s);
+    if (!exited) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+    }
+    ::close(pipeFds[0]);
+    EXPECT_TRUE(started && filled);
+    ASSERT_TRUE(exited) << "the drain waited for a pipe nobody reads";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;  // nobody overran
+    EXPECT_EQ(events("stop").size(), 1u);
 }
 
 }  // namespace
