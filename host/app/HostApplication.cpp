@@ -2,6 +2,7 @@
 
 #include "ConfigCheck.h"
 #include "ControlServer.h"
+#include "Children.h"
 #include "Daemon.h"
 #include "ExitCode.h"
 #include "Log.h"
@@ -183,6 +184,7 @@ int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport&
             _metricsToken = readTokenFile(config.host.metricsTokenFile, hostdOwners(config.host));
         applyLimits(config);  // while raising a hard limit is still allowed
         reserveDescriptorTable();  // while hostd has one thread (Rlimits.h)
+        becomeSubreaper();         // after the last fork: what plugins fork stays hostd's to end
         dropPrivileges(config);
     } catch (const StartupError& e) {
         HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});

@@ -121,17 +121,20 @@ std::optional<ControlSocket> ControlSocket::open(const std::string& path, bool e
 }
 
 ControlSocket::ControlSocket(UniqueFd fd, std::string path, dev_t dev, ino_t ino)
-    : _fd(std::move(fd)), _path(std::move(path)), _dev(dev), _ino(ino) {}
+    : _fd(std::move(fd)), _watch(_fd.get(), "the control socket"), _path(std::move(path)), _dev(dev), _ino(ino) {}
 
 ControlSocket::ControlSocket(ControlSocket&& other) noexcept
-    : _fd(std::move(other._fd)), _path(std::move(other._path)), _dev(other._dev), _ino(other._ino) {
+    : _fd(std::move(other._fd)), _watch(std::move(other._watch)), _path(std::move(other._path)), _dev(other._dev),
+      _ino(other._ino) {
     other._path.clear();
 }
 
 ControlSocket& ControlSocket::operator=(ControlSocket&& other) noexcept {
     if (this != &other) {
         removeFile();
+        _watch = {};
         _fd = std::move(other._fd);
+        _watch = std::move(other._watch);
         _path = std::exchange(other._path, {});
         _dev = other._dev;
         _ino = other._ino;

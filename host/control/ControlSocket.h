@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HostFds.h"
 #include "TrustedPath.h"
 #include "UniqueFd.h"
 
@@ -52,6 +53,7 @@ private:
     ControlSocket(UniqueFd fd, std::string path, dev_t dev, ino_t ino);
 
     UniqueFd _fd;
+    HostFds::Watched _watch;  // after _fd: forgotten before it closes
     std::string _path;
     dev_t _dev = 0;
     ino_t _ino = 0;

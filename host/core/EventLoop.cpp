@@ -95,6 +95,7 @@ SignalSource::SignalSource() {
     sigset_t set = hostSignals();
     _fd.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!_fd) throwErrno("signalfd");
+    _watch = HostFds::Watched(_fd.get(), "the signalfd");
 }
 
 std::optional<int> SignalSource::read() {

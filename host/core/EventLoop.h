@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HostFds.h"
 #include "UniqueFd.h"
 
 #include <chrono>
@@ -28,6 +29,7 @@ public:
 
 private:
     UniqueFd _epoll;
+    HostFds::Watched _epollWatch{_epoll.get(), "the event loop's epoll"};  // after _epoll: forgotten before it closes
     std::map<int, std::function<void()>> _handlers;
 };
 
@@ -48,6 +50,7 @@ public:
 
 private:
     UniqueFd _fd;
+    HostFds::Watched _watch;
 };
 
 }  // namespace hostd

@@ -9,6 +9,7 @@ enum ExitCode : int {
     kExitStopTimeout = 4,   ///< A stop overran its deadline, or the drain budget ran out.
     kExitForced = 5,        ///< A second SIGTERM/SIGINT/SIGQUIT during the drain: exited at once.
     kExitPluginExit = 6,    ///< A plugin called exit(): no drain; named in the log, counted like a crash.
+    kExitPluginBrokeHost = 7,  ///< A plugin closed or replaced one of hostd's descriptors: likewise.
     kExitUsage = 64,        ///< EX_USAGE: bad command line.
     kExitSoftware = 70,     ///< EX_SOFTWARE: internal error.
     kExitOsError = 71,      ///< EX_OSERR: a system call the host cannot do without failed.

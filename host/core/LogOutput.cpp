@@ -181,7 +181,13 @@ void LogOutput::write(const LogRecord& record) {
         else {
             int fd = out.file ? out.file.get() : STDERR_FILENO;
             reportDropped(fd, out.dropped, format);
-            if (out.dropped > 0 || !writeAll(fd, line)) {  // behind unreported drops: dropped too, in order
+            bool written = false;
+            if (out.dropped == 0) {
+                written = writeAll(fd, line);
+                if (!written && errno == EBADF && fd != STDERR_FILENO)  // a plugin closed it: fd 2 is still there
+                    written = writeAll(STDERR_FILENO, line);
+            }
+            if (!written) {  // behind unreported drops: dropped too, in order
                 ++out.dropped;
                 gDroppedTotal.fetch_add(1, std::memory_order_relaxed);
             }

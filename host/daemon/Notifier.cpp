@@ -43,6 +43,7 @@ Notifier::Notifier() {
     _address = env;
     ::unsetenv("NOTIFY_SOCKET");
     _fd.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    _watch = HostFds::Watched(_fd.get(), "the service manager's notify socket");
     // The manager sets WATCHDOG_PID to the process it watches: a child that inherited the
     // environment (hostd started by a watched process) must not ping on its behalf.
     if (watchdogUsec && *watchdogUsec > 0 && (!watchdogPid || *watchdogPid == ::getpid())) {

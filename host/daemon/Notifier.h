@@ -1,6 +1,7 @@
 #pragma once
 
 #include "EventLoop.h"
+#include "HostFds.h"
 #include "UniqueFd.h"
 
 #include <chrono>
@@ -74,6 +75,7 @@ public:
 private:
     std::string _address;
     UniqueFd _fd;
+    HostFds::Watched _watch;  // after _fd: forgotten before it closes
     std::optional<Clock::duration> _watchdogInterval;
     Clock::time_point _nextWatchdog = Clock::time_point::max();
     Clock::time_point _nextExtension = Clock::time_point::max();

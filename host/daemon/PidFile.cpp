@@ -65,6 +65,7 @@ PidFile PidFile::acquire(const std::string& path, const TrustedOwners& owners) {
         PidFile held(path, std::move(dir), std::move(fd));
         if (!held.stillNamed()) {
             dir = std::move(held._dir);
+            held._lockWatch = {};
             held._fd.reset();
             continue;
         }
@@ -95,6 +96,7 @@ PidFile& PidFile::operator=(PidFile&& other) noexcept {
         _path = std::move(other._path);
         _dir = std::move(other._dir);
         _fd = std::move(other._fd);
+        _lockWatch = std::move(other._lockWatch);
     }
     return *this;
 }
@@ -113,6 +115,7 @@ void PidFile::release() noexcept {
     // Never remove a file another instance created after ours was removed by hand.
     std::string name = TrustedPath::split(_path).name;
     if (stillNamed() && ::unlinkat(_dir.get(), name.c_str(), 0) != 0) (void)!::ftruncate(_fd.get(), 0);
+    _lockWatch = {};
     _fd.reset();  // releases the lock, after the removal: see acquire()
     _dir.reset();
 }

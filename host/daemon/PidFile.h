@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HostFds.h"
 #include "TrustedPath.h"
 #include "UniqueFd.h"
 
@@ -46,13 +47,15 @@ public:
         /// The pid written in the file fd, or 0 if there is none.
 
 private:
-    PidFile(std::string path, UniqueFd dir, UniqueFd fd) : _path(std::move(path)), _dir(std::move(dir)), _fd(std::move(fd)) {}
+    PidFile(std::string path, UniqueFd dir, UniqueFd fd)
+        : _path(std::move(path)), _dir(std::move(dir)), _fd(std::move(fd)), _lockWatch(_fd.get(), "the pidfile's lock") {}
     void release() noexcept;
     bool stillNamed() const;
 
     std::string _path;
     UniqueFd _dir;  // the checked directory: the name is looked up, and removed, relative to it
     UniqueFd _fd;
+    HostFds::Watched _lockWatch;  // closing _fd would let a second hostd start beside this one
 };
 
 }  // namespace hostd

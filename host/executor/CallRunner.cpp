@@ -12,6 +12,7 @@ namespace hostd {
 CallRunner::CallRunner() : _shared(std::make_shared<Shared>()) {
     _shared->event.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!_shared->event) throw std::system_error(errno, std::generic_category(), "eventfd");
+    _eventWatch = HostFds::Watched(_shared->event.get(), "the plugin calls' completion eventfd");
 }
 
 CallRunner::~CallRunner() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HostFds.h"
 #include "UniqueFd.h"
 
 #include <hostd/plugin.h>
@@ -101,6 +102,7 @@ private:
     void joinEnded();
 
     std::shared_ptr<Shared> _shared;  // shared with busy workers that may outlive us
+    HostFds::Watched _eventWatch;     // after _shared: forgotten before its eventfd closes
     std::map<Worker*, std::shared_ptr<Worker>> _workers;
     std::set<std::uint64_t> _outstanding;
     std::uint64_t _nextId = 1;

@@ -1,6 +1,8 @@
 #include "InProcessExecutor.h"
 
 #include "CrashGuard.h"
+#include "ExitCode.h"
+#include "HostFds.h"
 #include "Log.h"
 #include "StatusBoard.h"
 
@@ -146,8 +148,14 @@ std::uint64_t InProcessExecutor::call(PluginCall which, PluginCode& code, const 
     }
     // A plugin that installs its own crash handler would leave a later crash of any plugin
     // unattributed, or silent: hostd's go back as soon as the call returns, naming it.
-    job = [job = std::move(job), plugin = request.plugin, name] {
+    job = [job = std::move(job), plugin = request.plugin, name, label] {
         CallResult result = job();
+        // A plugin that closed or replaced hostd's epoll, signalfd or eventfds leaves a loop that
+        // would fail or hang later, blamed on whoever comes next: hostd says who, and leaves.
+        if (auto broken = HostFds::check())
+            CrashGuard::pluginBrokeHost(label, name, "closed or replaced " + broken->what + " (fd " +
+                                                         std::to_string(broken->fd) + ")",
+                                        kExitPluginBrokeHost);
         if (auto replaced = CrashGuard::reclaimHandlers(); !replaced.empty())
             HOSTD_LOG(Warning, plugin, std::string("hostd's crash handlers were replaced while the plugin's ") + name +
                                             " ran; restored (plugin.h: never install signal handlers)",

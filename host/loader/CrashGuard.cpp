@@ -14,6 +14,7 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ std::atomic<std::size_t> gUsed{0};  // slots ever used; only grows
 std::mutex gRegistry;               // serialises writers; the signal handler only reads
 int gStateDir = -1;          // the checked state directory, or -1: no breadcrumb
 char gBreadcrumbTmp[64] = {};  // the breadcrumb's own random name until it is complete
+char gStateDirPath[4096] = {};  // to open it again if a plugin closed gStateDir
 std::atomic<bool> gWritten{false};
 thread_local const char* tPlugin = nullptr;
 thread_local const char* tCallback = nullptr;
@@ -173,7 +175,8 @@ void onTerminate() {
 
 }  // namespace
 
-void install(int stateDirFd) {
+void install(int stateDirFd, const std::string& stateDir) {
+    std::snprintf(gStateDirPath, sizeof gStateDirPath, "%s", stateDir.c_str());
     if (stateDirFd >= 0) {
         std::snprintf(gBreadcrumbTmp, sizeof gBreadcrumbTmp, "%s", TrustedPath::temporaryName(kBreadcrumbFile).c_str());
         gStateDir = ::fcntl(stateDirFd, F_DUPFD_CLOEXEC, 0);
@@ -206,7 +209,23 @@ std::vector<std::string> reclaimHandlers() {
     return replaced;
 }
 
+void pluginBrokeHost(const std::string& crashLabel, const char* callback, const std::string& what, int exitCode) {
+    std::string name = crashLabel.substr(0, crashLabel.find('@'));
+    HOSTD_LOG(Error, name, "plugin code " + what + "; hostd cannot go on and leaves without a drain", {"callback", callback},
+              {"exit_code", std::to_string(exitCode)});
+    struct stat st {};
+    if (gStateDir >= 0 && ::fstat(gStateDir, &st) != 0 && gStateDirPath[0] != '\0')  // closed by the plugin too
+        gStateDir = ::open(gStateDirPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    writeBreadcrumb(crashLabel.c_str(), callback, "broke-host");
+    gHostExiting.store(true);
+    ::_exit(exitCode);
+}
+
 void markHostExiting() noexcept { gHostExiting.store(true); }
+
+const char* pluginAt(std::uintptr_t pc) noexcept { return owner(pc); }
+
+const char* currentCallback() noexcept { return tCallback; }
 
 constexpr std::size_t kAltStackSize = 64 * 1024;
 

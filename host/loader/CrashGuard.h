@@ -16,7 +16,7 @@ namespace CrashGuard {
 
 constexpr const char* kBreadcrumbFile = "crash.breadcrumb";
 
-void install(int stateDirFd);
+void install(int stateDirFd, const std::string& stateDir = {});
     /// Installs the handlers (on an alternate stack), std::terminate's handler, and a watch on
     /// exit(): a plugin that calls it (plugin.h forbids it) is named in the log and the
     /// breadcrumb ("exit" in its callback, counted like a crash), and hostd leaves with
@@ -24,7 +24,8 @@ void install(int stateDirFd);
     /// from the main thread, before plugins are loaded. The breadcrumb is written in the state
     /// directory open as stateDirFd (checked by CrashHistory; duplicated here), as a new file
     /// under a random name (O_EXCL, O_NOFOLLOW) renamed to kBreadcrumbFile: never through a
-    /// link planted there. -1 disables the breadcrumb.
+    /// link planted there; stateDir, its path, opens it again if a plugin closed the
+    /// descriptor. -1 disables the breadcrumb.
 
 /// Gives the calling thread its own alternate signal stack for its lifetime, so that a stack
 /// overflow in a plugin callback is still attributed. One per host call thread.
@@ -81,6 +82,17 @@ std::vector<std::string> reclaimHandlers();
     /// Reinstalls hostd's fatal-signal handlers where something (a plugin) replaced them, and
     /// returns the names of the signals it had to ("SIGSEGV", ...), for the caller to say whose
     /// call just ran. Main loop; cheap (one sigaction per signal).
+
+const char* pluginAt(std::uintptr_t pc) noexcept;
+    /// The crash label ("NAME@SHA256") of the plugin whose image holds pc, or nullptr.
+const char* currentCallback() noexcept;
+    /// The callback the calling thread runs ("start", ...), or nullptr outside one.
+
+[[noreturn]] void pluginBrokeHost(const std::string& crashLabel, const char* callback, const std::string& what,
+                                  int exitCode);
+    /// A plugin's call did something hostd cannot run on after (closed one of its descriptors):
+    /// logs it, naming the plugin, the callback and what, writes the breadcrumb (counted like a
+    /// crash) and ends the process with exitCode.
 
 void markHostExiting() noexcept;
     /// hostd itself is leaving through exit(): the exit() watch (install()) stands down.

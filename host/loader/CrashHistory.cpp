@@ -80,7 +80,7 @@ void CrashHistory::readCounts() {
 }
 
 std::optional<CrashBreadcrumb> CrashHistory::parseBreadcrumb(const std::string& text, std::string& sha256) {
-    static const std::set<std::string, std::less<>> kSignals{"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "signal", "terminate", "exit"};
+    static const std::set<std::string, std::less<>> kSignals{"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "signal", "terminate", "exit", "broke-host"};
     static const std::set<std::string, std::less<>> kCallbacks{"start", "stop", "reload", "load", "unload", "own-thread"};
     std::istringstream in(text);
     std::string label, signal, callback, extra;

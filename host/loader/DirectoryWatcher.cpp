@@ -27,6 +27,7 @@ DirectoryWatcher::DirectoryWatcher(std::string dir, ParentWatch parentWatch)
     _base = _dir.substr(slash + 1);
     _inotify.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     if (!_inotify) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+    _inotifyWatch = HostFds::Watched(_inotify.get(), "an inotify watch");
     arm();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HostFds.h"
 #include "UniqueFd.h"
 
 #include <string>
@@ -56,6 +57,7 @@ private:
     std::string _dir;
     std::string _parent, _base;
     UniqueFd _inotify;
+    HostFds::Watched _inotifyWatch;  // after _inotify: forgotten before it closes
     int _dirWatch = -1;
     int _parentWatch = -1;
     ParentWatch _parentPolicy;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HostFds.h"
 #include "UniqueFd.h"
 
 #include <atomic>
@@ -70,6 +71,8 @@ private:
     Overrun _onOverrun;
     UniqueFd _timer;
     UniqueFd _stop;
+    HostFds::Watched _timerWatch{_timer.get(), "the load watch's timerfd"};  // after the descriptors
+    HostFds::Watched _stopWatch{_stop.get(), "the load watch's eventfd"};
     Job _job;  // written by the main thread before _word becomes kRunning, read after
     std::atomic<std::int64_t> _deadlineNs{0};
     std::atomic<std::uint64_t> _word{kIdle};

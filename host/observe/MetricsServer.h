@@ -3,6 +3,7 @@
 #include "Config.h"
 #include "ConnectionPool.h"
 #include "EventLoop.h"
+#include "HostFds.h"
 #include "TrustedPath.h"
 #include "UniqueFd.h"
 
@@ -72,6 +73,7 @@ private:
 
     EventLoop& _loop;
     UniqueFd _listener;
+    HostFds::Watched _listenerWatch{_listener.get(), "the metrics listener"};  // after _listener
     UniqueFd _spare;  // given up to accept (and close) a connection when out of descriptors
     std::string _tokenFile;
     mutable std::mutex _tokenMutex;

@@ -2,6 +2,7 @@
 
 #include "Config.h"
 #include "EventLoop.h"
+#include "HostFds.h"
 #include "PluginExecutor.h"
 #include "PluginState.h"
 
@@ -72,6 +73,7 @@ public:
 private:
     FailureInbox();
     UniqueFd _event;
+    HostFds::Watched _watch{_event.get(), "the failure reports' eventfd"};
     std::mutex _mutex;
     std::vector<std::pair<std::string, std::string>> _reports;
 };

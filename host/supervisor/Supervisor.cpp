@@ -1,5 +1,6 @@
 #include "Supervisor.h"
 
+#include "Children.h"
 #include "ControlServer.h"
 #include "HostctlCommands.h"
 #include "CrashGuard.h"
@@ -131,7 +132,7 @@ void Supervisor::openCrashHistory() {
         CrashGuard::install(-1);
         return;
     }
-    CrashGuard::install(_crashHistory->dirFd());
+    CrashGuard::install(_crashHistory->dirFd(), _config->host.stateDir);
     if (auto crumb = _crashHistory->takeBreadcrumb()) {
         std::string where = crumb->plugin.empty() ? "outside any plugin" : "in plugin " + crumb->plugin;
         std::string what = crumb->signal + (crumb->plugin.empty() ? "" : " in " + crumb->callback);
@@ -323,6 +324,7 @@ int Supervisor::finish() {
             (void)p->candidate.release();
             (void)p->previous.release();
         }
+    endLeftoverChildren(std::chrono::seconds(1));  // every plugin is down: what they forked is no one's
     auto took = Clock::now() - _drainStarted;  // unloading (and verifying it) is part of the drain
     StatusBoard::instance().phase(StatusBoard::Phase::Done);
     HOSTD_LOG(Notice, "", "drained", {"duration_ms", ms(millis(took))}, {"exit_code", std::to_string(code)});

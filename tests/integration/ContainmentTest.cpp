@@ -4,6 +4,7 @@
 // names the plugin and counts it towards its quarantine.
 #include "Harness.h"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -110,6 +111,56 @@ TEST_F(Containment, APluginThatCallsExitIsNamedCountedAndQuarantinedOnTheThirdRu
     third.signal(SIGTERM);
     EXPECT_EQ(third.waitExit(15s), 0);
     EXPECT_EQ(countLog("plugin=b: stopped"), 1);
+}
+
+TEST_F(Containment, AChildAPluginForkedAndLeftIsEndedSoNothingKeepsHostdsLock) {
+    install("a", "contain_fork");
+    std::string pidfile = path("hostd.pid");
+    writeConfig(config("pidfile = " + pidfile));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2")) << log();
+    std::string text = log();
+    auto at = text.find("contain: forked ");
+    ASSERT_NE(at, std::string::npos);
+    pid_t child = std::stoi(text.substr(at + 16));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+    EXPECT_EQ(countLog("a process plugins left behind still runs; ending it (plugin.h: reap what you fork) pid=" +
+                       std::to_string(child)),
+              1)
+        << log();
+    EXPECT_TRUE(::kill(child, 0) != 0 && errno == ESRCH) << "the child outlived hostd";
+    auto& next = start();  // the pidfile's lock is free: no copy of its descriptor lives on
+    EXPECT_TRUE(waitForLog("hostd: ready running=2", 15s, 2)) << log();
+    next.signal(SIGTERM);
+    EXPECT_EQ(next.waitExit(15s), 0);
+}
+
+TEST_F(Containment, APluginThatClosesHostdsDescriptorsIsNamedCountedAndQuarantinedOnTheThirdRun) {
+    install("a", "contain_closefds");
+    writeConfig(config());
+    for (int run = 1; run <= 2; ++run) {
+        EXPECT_EQ(start().waitExit(30s), 7) << "run " << run << "\n" << log();
+        EXPECT_EQ(countLog("plugin=a: plugin code closed the "), run) << log();
+    }
+    EXPECT_EQ(countLog("; hostd cannot go on and leaves without a drain callback=start exit_code=7"), 2);
+    auto& third = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1")) << log();
+    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (broke-host in start)"), 2) << log();
+    EXPECT_EQ(countLog("plugin=a: quarantined"), 1);
+    third.signal(SIGTERM);
+    EXPECT_EQ(third.waitExit(15s), 0);
+    EXPECT_EQ(countLog("plugin=b: stopped"), 1);
+}
+
+TEST_F(Containment, APluginThreadReplacingHostdsDescriptorsIsStoppedBeforeTheDescriptorGoes) {
+    // No call of hostd's is under way to check after: the dup2 itself is refused, naming the plugin.
+    install("a", "contain_dupthread");
+    writeConfig(config());
+    EXPECT_EQ(start().waitExit(30s), 7) << log();
+    EXPECT_EQ(countLog("plugin=a: plugin code replaced the "), 1) << log();
+    EXPECT_EQ(countLog("; hostd cannot go on and leaves without a drain callback=\"own thread\" exit_code=7"), 1);
+    EXPECT_EQ(countLog("plugin=b: stopped"), 0);
 }
 
 TEST_F(Containment, APluginLoggingAsFastAsItCanIsHeldToItsRateLimit) {
