@@ -121,7 +121,7 @@ void HostApplication::printHelp() {
     help.setHeader("Loads the plugins of a directory, starts them in dependency order, and drains them in "
                    "reverse order on SIGTERM. SIGHUP reloads the configuration.");
     help.setFooter("Exit codes: 0 clean drain; 3 a plugin's stop failed; 4 a stop overran its deadline; "
-                   "5 second signal during the drain; 6 a plugin called exit(); 64 bad usage; 70 internal error (or the daemon died before "
+                   "5 second signal during the drain; 6 a plugin called exit(); 7 a plugin closed one of hostd's descriptors; 64 bad usage; 70 internal error (or the daemon died before "
                    "it was ready); 71 a system resource could not be set up (pidfile held, privileges, limits); "
                    "78 configuration error.");
     help.format(std::cout);
