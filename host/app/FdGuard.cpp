@@ -26,7 +26,7 @@ void refuseIfHostFd(const char* plugin, int fd, const char* how) {
     const char* what = hostd::HostFds::watched(fd);
     if (what == nullptr) return;
     const char* callback = hostd::CrashGuard::currentCallback();
-    hostd::CrashGuard::pluginBrokeHost(plugin, callback != nullptr ? callback : "own thread",
+    hostd::CrashGuard::pluginBrokeHost(plugin, callback != nullptr ? callback : "own-thread",
                                        std::string(how) + " " + what + " (fd " + std::to_string(fd) + ")",
                                        hostd::kExitPluginBrokeHost);
 }

@@ -10,6 +10,7 @@
 #include "LogSetup.h"
 #include "MetricsServer.h"
 #include "Notifier.h"
+#include "PluginThreads.h"
 #include "Privileges.h"
 #include "Rlimits.h"
 #include "StartupError.h"
@@ -211,7 +212,7 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
             std::_Exit(exitCode);
         });
         code = supervisor.run();
-        abandoned = supervisor.hasAbandonedCalls();
+        abandoned = supervisor.hasAbandonedCalls() || PluginThreads::running() != 0;
     } catch (const std::system_error& e) {
         HOSTD_LOG(Error, "", "fatal system error", {"error", e.what()});
         return report.failed(kExitOsError, std::string("fatal system error: ") + e.what());
@@ -220,8 +221,9 @@ int HostApplication::supervise(hostd::ConfigPtr config, ConfigSource source, Sta
         return report.failed(e.exitCode(), e.what());
     }
     if (abandoned) {
-        // A plugin call is still running on an abandoned thread: running static destructors
-        // or unmapping its image under it would crash. Leave without either.
+        // A plugin call is still running on an abandoned thread, or a plugin left a thread of
+        // its own: running static destructors or unmapping its image under it would crash.
+        // Leave without either.
         _pidFile.reset();
         std::cerr.flush();
         std::_Exit(code);

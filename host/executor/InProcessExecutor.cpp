@@ -109,7 +109,25 @@ bool InProcessExecutor::unload(const std::string& plugin, std::unique_ptr<Plugin
     }
     std::vector<std::string> unique = uniqueSymbols(image->fd());
     _calls.retireIdleWorkers();  // their exit runs the plugin's thread_local destructors
-    if (_loadWatch.guard({plugin, image->sha256(), "unload"}, timeout, [&] { return image->unload(); })) return true;
+    std::string label = plugin + "@" + image->sha256();
+    if (_loadWatch.guard({plugin, image->sha256(), "unload"}, timeout, [&] { return image->unload(); })) {
+        if (std::size_t keys = PluginThreads::keysLeft(label))
+            HOSTD_LOG(Warning, plugin,
+                      "the plugin left thread-specific keys whose destructors are its code (plugin.h: delete your keys); "
+                      "they will not run, and the values they would free leak",
+                      {"keys", std::to_string(keys)}, {"sha256", image->sha256()});
+        return true;
+    }
+    if (const PluginThreads::Holds& held = image->heldBy()) {
+        HOSTD_LOG(Warning, plugin,
+                  held.threads != 0 ? "the plugin left threads running after its last stop (plugin.h: join your threads "
+                                      "in stop); its image stays mapped, hot upgrades of this plugin are refused until "
+                                      "hostd restarts"
+                                    : "a destructor of the plugin's thread-specific keys is running; its image stays "
+                                      "mapped, hot upgrades of this plugin are refused until hostd restarts",
+                  {"threads", std::to_string(held.threads)}, {"sha256", image->sha256()});
+        return false;
+    }
     HOSTD_LOG(Warning, plugin,
               "old image is still mapped after unload; hot upgrades of this plugin are refused until hostd restarts",
               {"likely_cause", unique.empty() ? "NODELETE or live thread-local destructors" : "STB_GNU_UNIQUE symbols"},

@@ -151,7 +151,7 @@ void onExit() {
     std::string label = plugin != nullptr ? plugin : "";  // NAME@SHA256
     std::string name = label.substr(0, label.find('@'));
     HOSTD_LOG(Error, name, "plugin code called exit(); hostd leaves without a drain (plugin.h: never call exit)",
-              {"callback", callback != nullptr ? callback : "own thread"},
+              {"callback", callback != nullptr ? callback : "own-thread"},
               {"sha256", label.find('@') == std::string::npos ? "" : label.substr(label.find('@') + 1)},
               {"exit_code", std::to_string(kExitPluginExit)});
     writeBreadcrumb(plugin, callback, "exit");
@@ -224,6 +224,8 @@ void pluginBrokeHost(const std::string& crashLabel, const char* callback, const 
 void markHostExiting() noexcept { gHostExiting.store(true); }
 
 const char* pluginAt(std::uintptr_t pc) noexcept { return owner(pc); }
+
+const char* currentPlugin() noexcept { return tPlugin; }
 
 const char* currentCallback() noexcept { return tCallback; }
 

@@ -85,6 +85,9 @@ std::vector<std::string> reclaimHandlers();
 
 const char* pluginAt(std::uintptr_t pc) noexcept;
     /// The crash label ("NAME@SHA256") of the plugin whose image holds pc, or nullptr.
+const char* currentPlugin() noexcept;
+    /// The crash label of the plugin whose callback or thread (CallScope) the calling thread
+    /// runs, or nullptr.
 const char* currentCallback() noexcept;
     /// The callback the calling thread runs ("start", ...), or nullptr outside one.
 
@@ -107,7 +110,7 @@ void unregisterImage(std::uintptr_t begin);
 struct CrashBreadcrumb {
     std::string plugin;    ///< Empty if the crash was not attributed to a plugin.
     std::string signal;    ///< "SIGSEGV", ..., or "terminate".
-    std::string callback;  ///< "start", "stop", "reload", or "own thread".
+    std::string callback;  ///< "start", "stop", "reload", or "own-thread".
 };
 
 }  // namespace hostd

@@ -318,7 +318,13 @@ std::vector<std::string> uniqueSymbols(int fd) {
 }
 
 bool PluginImage::unload() noexcept {
-    if (_handle.get() == nullptr) return true;
+    if (_handle.get() == nullptr) return !_heldBy;
+    if ((_heldBy = PluginThreads::retire(_crashLabel))) {
+        // Mapped for good, and still known to crash attribution: its threads run its code.
+        _handle.leak();
+        (void)_memfd.release();
+        return false;
+    }
     if (_rangeBegin != 0) CrashGuard::unregisterImage(std::exchange(_rangeBegin, 0));
     {
         CrashGuard::ImageScope scope(_crashLabel.c_str(), "unload");  // its destructors run in dlclose
@@ -331,6 +337,7 @@ bool PluginImage::unload() noexcept {
         return true;
     }
     ::dlclose(still);  // drop the reference RTLD_NOLOAD just took
+    PluginThreads::revive(_crashLabel);  // still mapped: its key destructors may run again
     (void)_memfd.release();  // keep the fd number forever: glibc would hand a new memfd the old image
     return false;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "PluginThreads.h"
 #include "UniqueFd.h"
 
 #include <hostd/plugin.h>
@@ -34,6 +35,8 @@ public:
     void* get() const noexcept { return _handle; }
     void close() noexcept;
         /// dlclose if open.
+    void leak() noexcept { _handle = nullptr; }
+        /// Never dlclose it: code of it may still run.
 
 private:
     void* _handle = nullptr;
@@ -106,7 +109,11 @@ public:
 
     bool unload() noexcept;
         /// dlcloses the image and verifies it is gone. Returns false if it is still mapped
-        /// (then its memfd is kept open forever so the name is never reused, DESIGN.md 3).
+        /// (then its memfd is kept open forever so the name is never reused, DESIGN.md 3):
+        /// dlclose did not unmap it, or hostd did not even try since a thread of the plugin's,
+        /// or a destructor of one of its keys, still runs (heldBy()).
+    const PluginThreads::Holds& heldBy() const noexcept { return _heldBy; }
+        /// What kept unload() from unmapping the image, if that is why it stayed.
 
 private:
     PluginImage() = default;
@@ -119,6 +126,7 @@ private:
     std::string _crashLabel;  // "NAME@SHA256", as in crash breadcrumbs
     std::uintptr_t _rangeBegin = 0;  // registered with CrashGuard while loaded
     DlHandle _handle;
+    PluginThreads::Holds _heldBy;
     hostd_type_descriptor _descriptor{};
     std::string _sha256;
     std::uint64_t _size = 0;

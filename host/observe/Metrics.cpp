@@ -86,6 +86,10 @@ void hostMetrics(PrometheusText& out, const StatusBoard::Snapshot& s) {
     out.family("hostd_plugin_log_lines_suppressed_total", "counter", "Plugin log lines over log_rate_limit, dropped.");
     out.sample("hostd_plugin_log_lines_suppressed_total", {}, static_cast<double>(Log::suppressedLines()));
 
+    out.family("hostd_plugin_late_service_calls_total", "counter",
+               "Host service calls a plugin made through its context after its last stop returned: refused.");
+    out.sample("hostd_plugin_late_service_calls_total", {}, static_cast<double>(StatusBoard::instance().lateServiceCalls()));
+
     out.family("hostd_build_info", "gauge", "hostd's version and plugin ABI; always 1.");
     out.sample("hostd_build_info",
                {{"version", HOSTD_VERSION},

@@ -6,6 +6,7 @@
 #include "PluginState.h"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -80,6 +81,9 @@ public:
     void phase(Phase phase);
         /// Draining starts the drain clock; Done stops it.
     void connectionRejected();
+    void lateServiceCall() noexcept { _lateServiceCalls.fetch_add(1, std::memory_order_relaxed); }
+        /// A plugin called a host service through its context after its last stop returned.
+    std::uint64_t lateServiceCalls() const noexcept { return _lateServiceCalls.load(std::memory_order_relaxed); }
     void loaderHeld();
         /// A plugin's load or unload hung: nothing can be loaded or unloaded until a restart.
 
@@ -124,6 +128,8 @@ private:
     void endCallThread(pid_t tid, const std::string& plugin, double cpuSeconds);
 
     mutable std::mutex _mutex;
+
+    std::atomic<std::uint64_t> _lateServiceCalls{0};  // not under _mutex: a plugin's thread may call at any rate
     mutable Snapshot _s;
     Clock::time_point _drainStarted{};
 };

@@ -8,6 +8,7 @@
 
 #include <hostd/plugin.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,26 @@
 #include <vector>
 
 namespace hostd {
+
+/// The context a plugin is given (hostd_type_context), with whether its services may be used:
+/// from its start until its last stop returns (plugin.h). A call through it at any other time,
+/// from a thread the plugin left behind, is refused, counted and said once per stop. One per
+/// plugin name, never freed: such a thread may hold it long after the plugin's record is gone.
+struct ServiceContext {
+    static ServiceContext& of(const std::string& plugin);
+
+    void open() noexcept;
+        /// A start is called.
+    void close() noexcept;
+        /// Its last stop returned, or its start failed.
+    bool admits(const char* service) noexcept;
+        /// False, counted and said once, if the context is closed.
+
+    hostd_type_context context{};
+    std::string name;
+    std::atomic<bool> isOpen{false};
+    std::atomic<bool> refusalSaid{false};
+};
 
 /// One plugin instance: a NAME.so file, its image, and its lifecycle state. Owned by the
 /// Supervisor; its address is stable (the context given to the plugin points into it).
@@ -44,7 +65,7 @@ struct Plugin {
     std::string lastError;                     ///< The last reason it was Failed/Invalid/Stuck/Quarantined (hostctl list).
     Clock::time_point lastErrorAt{};
 
-    hostd_type_context context{};              ///< Passed to every callback; stable address.
+    ServiceContext* service = nullptr;         ///< Its context, passed to every callback.
 
     // The call in flight, if any.
     std::uint64_t callId = 0;

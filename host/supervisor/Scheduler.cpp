@@ -25,7 +25,7 @@ Plugin& Scheduler::record(const std::string& name, const std::string& path) {
         slot = std::make_unique<Plugin>();
         slot->name = name;
         slot->path = path;
-        slot->context = {sizeof(hostd_type_context), 0, {slot->name.c_str(), slot->name.size()}, hostServices(), slot.get()};
+        slot->service = &ServiceContext::of(name);
         slot->state = PluginState::Invalid;
     }
     return *slot;
@@ -288,8 +288,9 @@ void Scheduler::submit(Plugin& p, PluginCall call, Clock::time_point deadline) {
     p.callStarted = Clock::now();
     p.callDeadline = deadline;
     if (_ctx.phase == HostPhase::Starting && call == PluginCall::Start) _ctx.notifier.extendStartupUntil(deadline);
+    if (call == PluginCall::Start) p.service->open();
     try {
-        p.callId = _ctx.executor.call(call, *p.image, {p.name, &p.context, _ctx.config, deadline});
+        p.callId = _ctx.executor.call(call, *p.image, {p.name, &p.service->context, _ctx.config, deadline});
         _callers[p.callId] = p.name;
     } catch (const std::exception& e) {
         // No thread: the call fails at once, through the normal completion path.
@@ -342,6 +343,7 @@ void Scheduler::onStartCompleted(Plugin& p, const CallResult& r) {
         }
         return;
     }
+    p.service->close();  // a failed start leaves nothing running (plugin.h)
     std::string error = describeFailure(r);
     if (p.previous) {
         // An upgrade whose new image does not start: the old one runs again.
@@ -386,6 +388,7 @@ void Scheduler::onCompleted(std::uint64_t id, CallResult r) {
                       {"error", describeFailure(r)}, {"duration_ms", took});
         break;
     case PluginState::Stopping:
+        p.service->close();
         if (r.code == HOSTD_OK) {
             apply(p, LifecycleEvent::StopDone);
             HOSTD_LOG(Info, p.name, "stopped", {"duration_ms", took});

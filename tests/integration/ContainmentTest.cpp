@@ -159,8 +159,55 @@ TEST_F(Containment, APluginThreadReplacingHostdsDescriptorsIsStoppedBeforeTheDes
     writeConfig(config());
     EXPECT_EQ(start().waitExit(30s), 7) << log();
     EXPECT_EQ(countLog("plugin=a: plugin code replaced the "), 1) << log();
-    EXPECT_EQ(countLog("; hostd cannot go on and leaves without a drain callback=\"own thread\" exit_code=7"), 1);
+    EXPECT_EQ(countLog("; hostd cannot go on and leaves without a drain callback=own-thread exit_code=7"), 1);
     EXPECT_EQ(countLog("plugin=b: stopped"), 0);
+}
+
+TEST_F(Containment, AThreadLeftRunningKeepsItsImageMappedAndItsLateLogLinesAreRefused) {
+    auto& hostd = startBoth("threadleft");
+    ASSERT_TRUE(waitForLog("plugin=a: contain: tick"));
+    fs::remove(pluginDir() + "/a.so");
+    ASSERT_TRUE(waitForLog("plugin=a: the plugin left threads running after its last stop")) << log();
+    ASSERT_TRUE(waitForLog("plugin=a: the plugin called a host service after its last stop returned")) << log();
+    EXPECT_EQ(countLog("plugin=a: the plugin left threads running after its last stop (plugin.h: join your threads in "
+                       "stop); its image stays mapped, hot upgrades of this plugin are refused until hostd restarts "
+                       "threads=1"),
+              1);
+    int ticks = countLog("plugin=a: contain: tick");
+    install("c");  // time passes: the thread runs on, in its mapped image, and is not heard
+    ASSERT_TRUE(waitForLog("plugin=c: started")) << log();
+    install("a", "contain_threadleft");
+    ASSERT_TRUE(waitForLog("plugin=a: restart hostd to upgrade a")) << log();
+    EXPECT_EQ(countLog("plugin=a: contain: tick"), ticks);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0) << log();  // leaves with the thread still running, without a crash
+    EXPECT_EQ(countLog("plugin=b: stopped"), 1);
+    EXPECT_EQ(countLog("plugin=a: the plugin called a host service after its last stop returned"), 1);
+}
+
+TEST_F(Containment, ACrashInAThreadLeftAfterStopIsAttributedToItsPlugin) {
+    auto& first = startBoth("threadcrash");
+    fs::remove(pluginDir() + "/a.so");  // the image stays mapped under the thread, which then crashes
+    EXPECT_EQ(first.waitExit(30s), 128 + SIGSEGV) << log();
+    EXPECT_EQ(countLog("plugin=a: the plugin left threads running after its last stop"), 1) << log();
+    auto& second = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1", 15s, 1)) << log();
+    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (SIGSEGV in own-thread)"), 1) << log();
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.waitExit(15s), 0);
+}
+
+TEST_F(Containment, AKeyDestructorOfAPluginRunsOnlyWhileItsImageIsMapped) {
+    // The key's value on a thread of the plugin's that ends after the file is gone: its
+    // destructor runs in the image kept for that thread.
+    auto& hostd = startBoth("keyleft");
+    fs::remove(pluginDir() + "/a.so");
+    ASSERT_TRUE(waitForLog("plugin=a: the plugin left threads running after its last stop")) << log();
+    install("c");
+    ASSERT_TRUE(waitForLog("plugin=c: started")) << log();
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0) << log();
+    EXPECT_EQ(countLog("plugin=c: stopped"), 1);
 }
 
 TEST_F(Containment, APluginLoggingAsFastAsItCanIsHeldToItsRateLimit) {

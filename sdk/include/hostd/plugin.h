@@ -52,7 +52,9 @@
  *   signal handlers, never touch file descriptors you did not open, never change
  *   the descriptor once returned, never let a C++ exception cross this boundary
  *   (hostd/plugin.hpp does this for you). What hostd does when one is broken anyway
- *   (exit() counts like a crash, its handlers are taken back, ...) is in
+ *   (exit() counts like a crash, its handlers are taken back, a thread left running
+ *   keeps the image mapped and the plugin stale, services called after the last stop
+ *   are refused, closing a host descriptor ends hostd with code 7, ...) is in
  *   docs/writing-plugins.md, "When a rule is broken anyway".
  *
  * SEE ALSO
