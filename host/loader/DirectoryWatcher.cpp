@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <cstring>
 #include <sys/inotify.h>
 #include <system_error>
@@ -11,7 +13,7 @@ namespace hostd {
 
 namespace {
 
-constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
+constexpr std::uint32_t kDirMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
                                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
 // The parent is watched all the time: while hostd holds the directory open (it does, to openat
 // plugin files), removing the directory sends no IN_DELETE_SELF, but the parent sees the name go.
@@ -59,6 +61,16 @@ void DirectoryWatcher::lost(std::vector<Change>& out) {
     if (_dirWatch >= 0) out.push_back({Change::Rescan, {}});
 }
 
+bool DirectoryWatcher::createdWhole(const std::string& name, std::uint32_t mask) const {
+    // A regular file being written is complete at IN_CLOSE_WRITE. What no one writes is complete
+    // as it is made: a FIFO or device node (mkfifo, mknod), a directory, a symbolic link, a hard
+    // link to an existing file. Each gets its look (and its refusal) now, not never.
+    if (mask & IN_ISDIR) return true;
+    struct stat st {};
+    if (::fstatat(AT_FDCWD, (_dir + "/" + name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;  // gone already
+    return !S_ISREG(st.st_mode) || st.st_nlink > 1;
+}
+
 std::vector<DirectoryWatcher::Change> DirectoryWatcher::read() {
     std::vector<Change> out;
     alignas(inotify_event) char buf[64 * (sizeof(inotify_event) + NAME_MAX + 1)];
@@ -82,6 +94,8 @@ std::vector<DirectoryWatcher::Change> DirectoryWatcher::read() {
                     out.push_back({Change::FileGone, name});
                 } else if (ev->mask & IN_ATTRIB) {
                     out.push_back({Change::FileChanged, name});
+                } else if ((ev->mask & IN_CREATE) && createdWhole(name, ev->mask)) {
+                    out.push_back({Change::FileReady, name});
                 }
             } else if (ev->wd == _parentWatch && _parentWatch >= 0 && name == _base) {
                 if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {

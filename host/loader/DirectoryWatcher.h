@@ -3,6 +3,7 @@
 #include "HostFds.h"
 #include "UniqueFd.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ private:
     void arm();
     void lost(std::vector<Change>& out);
         /// The directory went away: report it, and re-arm in case it is already back.
+
+    bool createdWhole(const std::string& name, std::uint32_t mask) const;
+        /// An entry IN_CREATE reported that no IN_CLOSE_WRITE will follow.
 
     std::string _dir;
     std::string _parent, _base;

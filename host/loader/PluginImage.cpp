@@ -30,9 +30,20 @@ std::string errnoText(int err) { return std::strerror(err); }
 
 constexpr const char* kSymlinkRefused = "refused: is a symbolic link (set allow_symlinks = true in [hostd] to allow)";
 
+std::string fileKind(mode_t mode) {
+    switch (mode & S_IFMT) {
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    default: return "mode " + octalMode(mode);
+    }
+}
+
 /// Which trust rule on what an opened file is (type, owner, mode) it breaks, or empty.
 std::string trustViolation(const struct stat& st) {
-    if (!S_ISREG(st.st_mode)) return "refused: not a regular file (mode " + octalMode(st.st_mode) + ")";
+    if (!S_ISREG(st.st_mode)) return "refused: not a regular file but " + fileKind(st.st_mode);
     if (st.st_uid != 0 && st.st_uid != ::geteuid())
         return "refused: owned by uid " + std::to_string(st.st_uid) + ", must be owned by root or uid " +
                std::to_string(::geteuid());

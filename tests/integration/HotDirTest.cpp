@@ -82,6 +82,26 @@ TEST_F(HotDir, InstallCommandLoadsAndStartsOnce) {
     stopAndExpectClean(hostd);
 }
 
+TEST_F(HotDir, WhatIsMadeInPlaceWithoutBeingWrittenGetsItsOneLookNow) {
+    // No IN_CLOSE_WRITE follows these: each is looked at as it appears, refused or loaded.
+    auto& hostd = startEmpty(probes({"h"}));
+    ASSERT_EQ(::mkfifo(target("fifo").c_str(), 0644), 0);
+    ASSERT_EQ(::mkdir(target("dir").c_str(), 0755), 0);
+    ASSERT_EQ(::symlink(fixture("probe").c_str(), target("link").c_str()), 0);
+    fs::copy_file(fixture("probe"), path("elsewhere.so"));
+    ::chmod(path("elsewhere.so").c_str(), 0644);
+    ASSERT_EQ(::link(path("elsewhere.so").c_str(), target("h").c_str()), 0);  // ln: a second name, not a write
+    ASSERT_TRUE(waitForLog("plugin=fifo: cannot load plugin")) << log();
+    ASSERT_TRUE(waitForLog("plugin=dir: cannot load plugin")) << log();
+    ASSERT_TRUE(waitForLog("plugin=link: cannot load plugin")) << log();
+    ASSERT_TRUE(waitForLog("plugin=h: started")) << log();
+    EXPECT_EQ(countLog("error=\"refused: not a regular file but a FIFO\""), 1) << log();
+    EXPECT_EQ(countLog("error=\"refused: not a regular file but a directory\""), 1);
+    EXPECT_EQ(countLog("error=\"refused: is a symbolic link"), 1);
+    EXPECT_EQ(count("start", "h"), 1);
+    stopAndExpectClean(hostd);
+}
+
 TEST_F(HotDir, DpkgAndRsyncStyleRenamesLoadOnlyTheFinalName) {
     auto& hostd = startEmpty(probes({"a", "b"}));
     renameIn("probe", "a", "a.so.dpkg-new");

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -83,6 +84,25 @@ TEST_F(Watcher, AlwaysSeesTheRemovalOfADirectoryHeldOpen) {
     ASSERT_FALSE(k.empty());
     EXPECT_EQ(k.front(), Kind::DirGone);
     ::close(held);
+}
+
+
+TEST_F(Watcher, WhatIsMadeWithoutBeingWrittenIsReadyAsItAppearsAFileBeingWrittenOnlyOnceClosed) {
+    fs::create_directory(dir);
+    DirectoryWatcher w(dir);
+    int fd = ::open((dir + "/partial.so").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(readable(w.fd(), 5000));
+    EXPECT_TRUE(w.read().empty()) << "a file still being written was reported ready";
+    ::close(fd);
+    ASSERT_TRUE(readable(w.fd(), 5000));
+    EXPECT_EQ(kinds(w.read()), (std::vector<Kind>{Kind::FileReady}));
+
+    ASSERT_EQ(::mkfifo((dir + "/fifo.so").c_str(), 0644), 0);
+    ASSERT_TRUE(readable(w.fd(), 5000));
+    auto changes = w.read();
+    ASSERT_EQ(kinds(changes), (std::vector<Kind>{Kind::FileReady}));
+    EXPECT_EQ(changes[0].name, "fifo.so");
 }
 
 }  // namespace
