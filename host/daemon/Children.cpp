@@ -7,6 +7,8 @@
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <sys/prctl.h>
@@ -34,6 +36,15 @@ std::vector<pid_t> children() {
     return out;
 }
 
+std::mutex gForkedMutex;
+std::map<pid_t, std::string> gForkedBy;  // plugin name by pid; what lives at exit is looked up
+
+std::string forkerOf(pid_t pid) {
+    std::lock_guard lock(gForkedMutex);
+    auto it = gForkedBy.find(pid);
+    return it == gForkedBy.end() ? std::string() : it->second;
+}
+
 std::string commandOf(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
     std::string comm;
@@ -48,10 +59,23 @@ void becomeSubreaper() {
         HOSTD_LOG(Warning, "", "cannot become the subreaper of plugins' processes", {"error", std::strerror(errno)});
 }
 
+void forkedBy(pid_t pid, const std::string& plugin) {
+    std::lock_guard lock(gForkedMutex);
+    if (gForkedBy.size() >= 4096) {  // a plugin forking for ever: forget the ones already reaped
+        std::erase_if(gForkedBy, [](const auto& entry) { return ::kill(entry.first, 0) != 0 && errno == ESRCH; });
+        if (gForkedBy.size() >= 4096) return;
+    }
+    gForkedBy[pid] = plugin.substr(0, plugin.find('@'));
+}
+
 int endLeftoverChildren(std::chrono::milliseconds grace) {
     std::vector<pid_t> left = children();
     for (pid_t pid : left) {
-        HOSTD_LOG(Warning, "", "a process plugins left behind still runs; ending it (plugin.h: reap what you fork)",
+        std::string plugin = forkerOf(pid);
+        HOSTD_LOG(Warning, plugin,
+                  plugin.empty() ? "a process plugins left behind still runs; ending it (plugin.h: reap what you fork)"
+                                 : "a process the plugin forked and left behind still runs; ending it (plugin.h: reap "
+                                   "what you fork)",
                   {"pid", std::to_string(pid)}, {"command", commandOf(pid)});
         ::kill(pid, SIGTERM);
     }

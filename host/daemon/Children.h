@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <string>
+#include <sys/types.h>
 
 namespace hostd {
 
@@ -13,8 +15,13 @@ namespace hostd {
 void becomeSubreaper();
     /// PR_SET_CHILD_SUBREAPER; before any plugin loads.
 
+void forkedBy(pid_t pid, const std::string& plugin);
+    /// Remembers which plugin forked pid (hostd's fork(), app/ThreadGuard.cpp), for the line
+    /// that names it at exit. Thread-safe.
+
 int endLeftoverChildren(std::chrono::milliseconds grace);
-    /// Names every process still a child of hostd (pid, command), sends it SIGTERM, and after
+    /// Names every process still a child of hostd (pid, command, the plugin that forked it if
+    /// hostd saw it: a grandchild orphaned to hostd has none), sends it SIGTERM, and after
     /// grace SIGKILL to what remains; reaps them all. Returns how many there were. Call once
     /// every plugin has stopped: until then a plugin's child may still be its business.
 
