@@ -38,6 +38,24 @@ protected:
         EXPECT_EQ(countLog("plugin=a: contain: started"), 1);
         return hostd;
     }
+    /// a, the fixture contain_WHAT, ends two runs with exitCode and line; the third run says why
+    /// (crumb) for both, quarantines a, and b starts and drains.
+    void expectTwoRunsEndedThenQuarantined(const std::string& what, int exitCode, const std::string& line,
+                                           const std::string& crumb) {
+        install("a", "contain_" + what);
+        writeConfig(config());
+        for (int run = 1; run <= 2; ++run) {
+            EXPECT_EQ(start().waitExit(30s), exitCode) << "run " << run << "\n" << log();
+            EXPECT_EQ(countLog(line), run) << log();
+        }
+        auto& third = start();
+        ASSERT_TRUE(waitForLog("hostd: ready running=1")) << log();
+        EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (" + crumb + ")"), 2) << log();
+        EXPECT_EQ(countLog("plugin=a: quarantined"), 1);
+        third.signal(SIGTERM);
+        EXPECT_EQ(third.waitExit(15s), 0);
+        EXPECT_EQ(countLog("plugin=b: stopped"), 1);
+    }
     void expectCleanDrain(HostdProcess& hostd) {
         hostd.signal(SIGTERM);
         EXPECT_EQ(hostd.waitExit(15s), 0) << log();
@@ -96,21 +114,10 @@ TEST_F(Containment, APluginsOwnCrashHandlerIsReplacedSoALaterCrashIsStillAttribu
 }
 
 TEST_F(Containment, APluginThatCallsExitIsNamedCountedAndQuarantinedOnTheThirdRun) {
-    install("a", "contain_exit");
-    writeConfig(config());
-    for (int run = 1; run <= 2; ++run) {
-        EXPECT_EQ(start().waitExit(30s), 6) << "run " << run << "\n" << log();
-        EXPECT_EQ(countLog("plugin=a: plugin code called exit(); hostd leaves without a drain"), run) << log();
-    }
+    expectTwoRunsEndedThenQuarantined("exit", 6, "plugin=a: plugin code called exit(); hostd leaves without a drain",
+                                      "exit in start");
     EXPECT_EQ(countLog("callback=start sha256="), 2);
     EXPECT_EQ(countLog("exit_code=6"), 2);
-    auto& third = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=1")) << log();
-    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (exit in start)"), 2);
-    EXPECT_EQ(countLog("plugin=a: quarantined"), 1);
-    third.signal(SIGTERM);
-    EXPECT_EQ(third.waitExit(15s), 0);
-    EXPECT_EQ(countLog("plugin=b: stopped"), 1);
 }
 
 TEST_F(Containment, AChildAPluginForkedAndLeftIsEndedSoNothingKeepsHostdsLock) {
@@ -138,20 +145,8 @@ TEST_F(Containment, AChildAPluginForkedAndLeftIsEndedSoNothingKeepsHostdsLock) {
 }
 
 TEST_F(Containment, APluginThatClosesHostdsDescriptorsIsNamedCountedAndQuarantinedOnTheThirdRun) {
-    install("a", "contain_closefds");
-    writeConfig(config());
-    for (int run = 1; run <= 2; ++run) {
-        EXPECT_EQ(start().waitExit(30s), 7) << "run " << run << "\n" << log();
-        EXPECT_EQ(countLog("plugin=a: plugin code closed the "), run) << log();
-    }
+    expectTwoRunsEndedThenQuarantined("closefds", 7, "plugin=a: plugin code closed the ", "broke-host in start");
     EXPECT_EQ(countLog("; hostd cannot go on and leaves without a drain callback=start exit_code=7"), 2);
-    auto& third = start();
-    ASSERT_TRUE(waitForLog("hostd: ready running=1")) << log();
-    EXPECT_EQ(countLog("plugin=a: previous run crashed in plugin a (broke-host in start)"), 2) << log();
-    EXPECT_EQ(countLog("plugin=a: quarantined"), 1);
-    third.signal(SIGTERM);
-    EXPECT_EQ(third.waitExit(15s), 0);
-    EXPECT_EQ(countLog("plugin=b: stopped"), 1);
 }
 
 TEST_F(Containment, APluginThreadReplacingHostdsDescriptorsIsStoppedBeforeTheDescriptorGoes) {
