@@ -75,7 +75,7 @@ public:
             held = new Object;
             held->set("plugin", h.hungLoad->plugin);
             held->set("call", h.hungLoad->call);
-            held->set("sha256", h.hungLoad->sha256);
+            held->set("content", h.hungLoad->content);
         }
         r->set("loader_held_by", held ? Poco::Dynamic::Var(held) : Poco::Dynamic::Var());
         return r;
@@ -90,7 +90,7 @@ public:
             o->set("reason", p.reason);
             o->set("version", p.version);
             o->set("file", p.file);
-            o->set("sha256", p.sha256);
+            o->set("content", p.content);
             o->set("loaded_since", p.loadedSince ? wallTime(*p.loadedSince) : "");
             o->set("last_error", p.lastError);
             o->set("last_error_at", p.lastError.empty() ? "" : wallTime(p.lastErrorAt));

@@ -22,9 +22,9 @@ public:
         std::string name;
         std::string state;
         std::string reason;
-        std::string version;   ///< Empty without loaded code; so are sha256 and loadedSince.
+        std::string version;   ///< Empty without loaded code; so are content and loadedSince.
         std::string file;
-        std::string sha256;
+        std::string content;
         std::optional<Clock::time_point> loadedSince;
         std::string lastError;
         Clock::time_point lastErrorAt{};
@@ -37,7 +37,7 @@ public:
     struct HungLoad {
         std::string plugin;
         std::string call;
-        std::string sha256;
+        std::string content;
     };
 
     /// hostd as `hostctl status` shows it.

@@ -17,11 +17,12 @@ class LoadedImage : public PluginCode {
 public:
     explicit LoadedImage(std::unique_ptr<PluginImage> image) : image(std::move(image)) {}
 
-    const std::string& sha256() const noexcept override { return image->sha256(); }
+    const std::string& content() const noexcept override { return image->content(); }
     const std::string& version() const noexcept override { return image->version(); }
     const std::vector<std::string>& dependencies() const noexcept override { return image->dependencies(); }
     bool hasReload() const noexcept override { return image->hasReload(); }
     std::uint64_t size() const noexcept override { return image->size(); }
+    std::uint64_t heldBytes() const noexcept override { return image->copiedBytes(); }
     Clock::duration loadDuration() const noexcept override { return image->loadDuration(); }
 
     std::unique_ptr<PluginImage> image;
@@ -91,7 +92,7 @@ std::unique_ptr<PluginCode> InProcessExecutor::load(PluginFile file, Millis time
     if (_loadWatch.loaderHeld())
         throw LoadError("not loaded: plugin " + _loadWatch.heldBy().plugin + "'s " + _loadWatch.heldBy().what +
                         " never returned and holds the dynamic loader; restart hostd");
-    std::string name = file.name, sha = file.sha256;
+    std::string name = file.name, sha = file.content;
     auto image = _loadWatch.guard({name, sha, "load"}, timeout, [&] { return PluginImage::open(std::move(file)); });
     auto code = std::make_unique<LoadedImage>(std::move(image));
     code->crashLabel = name + "@" + sha;
@@ -103,19 +104,19 @@ bool InProcessExecutor::unload(const std::string& plugin, std::unique_ptr<Plugin
     std::unique_ptr<PluginImage> image = std::move(static_cast<LoadedImage&>(*code).image);
     if (_loadWatch.loaderHeld()) {
         // dlclose would wait for the hung load's lock for ever; said once, when it hung.
-        HOSTD_LOG(Debug, plugin, "image left mapped: the dynamic loader is held", {"sha256", image->sha256()});
+        HOSTD_LOG(Debug, plugin, "image left mapped: the dynamic loader is held", {"content", image->content()});
         (void)image.release();
         return true;  // nothing is loaded any more that it could stand in for
     }
-    std::vector<std::string> unique = uniqueSymbols(image->fd());
+    std::vector<std::string> unique = ElfFile::uniqueSymbols(image->fd());
     _calls.retireIdleWorkers();  // their exit runs the plugin's thread_local destructors
-    std::string label = plugin + "@" + image->sha256();
-    if (_loadWatch.guard({plugin, image->sha256(), "unload"}, timeout, [&] { return image->unload(); })) {
+    std::string label = plugin + "@" + image->content();
+    if (_loadWatch.guard({plugin, image->content(), "unload"}, timeout, [&] { return image->unload(); })) {
         if (std::size_t keys = PluginThreads::keysLeft(label))
             HOSTD_LOG(Warning, plugin,
                       "the plugin left thread-specific keys whose destructors are its code (plugin.h: delete your keys); "
                       "they will not run, and the values they would free leak",
-                      {"keys", std::to_string(keys)}, {"sha256", image->sha256()});
+                      {"keys", std::to_string(keys)}, {"content", image->content()});
         return true;
     }
     if (const PluginThreads::Holds& held = image->heldBy()) {
@@ -125,13 +126,13 @@ bool InProcessExecutor::unload(const std::string& plugin, std::unique_ptr<Plugin
                                       "hostd restarts"
                                     : "a destructor of the plugin's thread-specific keys is running; its image stays "
                                       "mapped, hot upgrades of this plugin are refused until hostd restarts",
-                  {"threads", std::to_string(held.threads)}, {"sha256", image->sha256()});
+                  {"threads", std::to_string(held.threads)}, {"content", image->content()});
         return false;
     }
     HOSTD_LOG(Warning, plugin,
               "old image is still mapped after unload; hot upgrades of this plugin are refused until hostd restarts",
               {"likely_cause", unique.empty() ? "NODELETE or live thread-local destructors" : "STB_GNU_UNIQUE symbols"},
-              {"unique_symbols", joined(unique)}, {"sha256", image->sha256()});
+              {"unique_symbols", joined(unique)}, {"content", image->content()});
     return false;
 }
 

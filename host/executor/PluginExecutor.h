@@ -21,13 +21,16 @@ namespace hostd {
 class PluginCode {
 public:
     virtual ~PluginCode() = default;
-    virtual const std::string& sha256() const noexcept = 0;
+    virtual const std::string& content() const noexcept = 0;
+        /// The identity of what is loaded (PluginFile::content).
     virtual const std::string& version() const noexcept = 0;
     virtual const std::vector<std::string>& dependencies() const noexcept = 0;
         /// The descriptor's `requires`.
     virtual bool hasReload() const noexcept = 0;
     virtual std::uint64_t size() const noexcept = 0;
         /// Bytes of the file it was loaded from.
+    virtual std::uint64_t heldBytes() const noexcept = 0;
+        /// Bytes of it hostd holds in memory: what is mapped (PluginFile::copied).
     virtual Clock::duration loadDuration() const noexcept = 0;
 };
 

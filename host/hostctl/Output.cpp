@@ -80,7 +80,7 @@ void printList(const Object& r, std::ostream& out) {
         if (!last.empty() && last != reason) reason += (reason.empty() ? "" : "; ") + std::string("last error: ") + last;
         if (!text(*p, "quarantined_since").empty()) reason += " (since " + text(*p, "quarantined_since") + ")";
         rows.push_back({text(*p, "name"), text(*p, "state"), text(*p, "version"), text(*p, "loaded_since"),
-                        deps.empty() ? "-" : deps, text(*p, "sha256").substr(0, 12), reason});
+                        deps.empty() ? "-" : deps, text(*p, "content").substr(0, 12), reason});
     }
     printTable(rows, out);
 }

@@ -26,7 +26,7 @@ struct CommandSpec {
 
 const std::vector<CommandSpec> kCommands{
     {"status", {}, {}, "host phase, pid, uptime, configuration generation, plugins by state, last reload"},
-    {"list", {}, {}, "every plugin: state, reason, version, file, sha256, loaded since, last error, requires"},
+    {"list", {}, {}, "every plugin: state, reason, version, file, content, loaded since, last error, requires"},
     {"reload", {}, {"plugin"}, "re-read the configuration (like SIGHUP), or call one plugin's reload"},
     {"start", {"plugin"}, {}, "start a stopped, failed or quarantined plugin (lifts the quarantine)"},
     {"stop", {"plugin"}, {}, "stop a plugin, its dependents first; it stays stopped until start"},

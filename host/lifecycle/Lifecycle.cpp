@@ -29,7 +29,7 @@ const std::array<Transition, 29> kTransitions{{
     {E::StartCalled,          kWaiting,              S::Starting,    "loaded, pending, blocked", "call start with its section, within start_timeout"},
     {E::StartSucceeded,       {S::Starting},         S::Running,     "starting", "an upgrade: unload the previous version"},
     {E::StartFailed,          {S::Starting},         S::Failed,      "starting", "count the failure: restart after a backoff, or quarantine"},
-    {E::UpgradeRolledBack,    {S::Starting},         S::Loaded,      "starting (an upgrade)", "unload the new version, remember its sha256 as refused, the previous one starts again"},
+    {E::UpgradeRolledBack,    {S::Starting},         S::Loaded,      "starting (an upgrade)", "unload the new version, remember its content as refused, the previous one starts again"},
     {E::ReloadCalled,         {S::Running},          S::Reloading,   "running", "call reload with its new section, within reload_timeout"},
     {E::ReloadDone,           {S::Reloading},        S::Running,     "reloading", "log whether it took the new section"},
     {E::StopCalled,           {S::Running},          S::Stopping,    "running", "call stop, within its stop_timeout (and the drain's)"},

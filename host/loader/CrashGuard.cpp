@@ -152,7 +152,7 @@ void onExit() {
     std::string name = label.substr(0, label.find('@'));
     HOSTD_LOG(Error, name, "plugin code called exit(); hostd leaves without a drain (plugin.h: never call exit)",
               {"callback", callback != nullptr ? callback : "own-thread"},
-              {"sha256", label.find('@') == std::string::npos ? "" : label.substr(label.find('@') + 1)},
+              {"content", label.find('@') == std::string::npos ? "" : label.substr(label.find('@') + 1)},
               {"exit_code", std::to_string(kExitPluginExit)});
     writeBreadcrumb(plugin, callback, "exit");
     ::_exit(kExitPluginExit);

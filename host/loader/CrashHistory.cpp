@@ -1,5 +1,7 @@
 #include "CrashHistory.h"
 
+#include "ContentHash.h"
+
 #include "Config.h"
 #include "Log.h"
 #include "TrustedPath.h"
@@ -16,10 +18,6 @@
 namespace hostd {
 
 namespace {
-
-bool isSha256(std::string_view s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 bool isMissing(const std::system_error& e) { return e.code() == std::errc::no_such_file_or_directory; }
 
@@ -70,8 +68,8 @@ void CrashHistory::readCounts() {
         std::string name, count, sha, extra;
         fields >> name >> count >> sha;
         auto n = parseCount(count);
-        if (!isValidPluginName(name) || !n || !isSha256(sha) || (fields >> extra)) {
-            HOSTD_LOG(Warning, "", "crash counts: line ignored (expected 'NAME COUNT SHA256')",
+        if (!isValidPluginName(name) || !n || !ContentHash::isHex(sha) || (fields >> extra)) {
+            HOSTD_LOG(Warning, "", "crash counts: line ignored (expected 'NAME COUNT CONTENT')",
                       {"file", path + ":" + std::to_string(lineNo)});
             continue;
         }
@@ -79,22 +77,22 @@ void CrashHistory::readCounts() {
     }
 }
 
-std::optional<CrashBreadcrumb> CrashHistory::parseBreadcrumb(const std::string& text, std::string& sha256) {
+std::optional<CrashBreadcrumb> CrashHistory::parseBreadcrumb(const std::string& text, std::string& content) {
     static const std::set<std::string, std::less<>> kSignals{"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "signal", "terminate", "exit", "broke-host"};
     static const std::set<std::string, std::less<>> kCallbacks{"start", "stop", "reload", "load", "unload", "own-thread"};
     std::istringstream in(text);
     std::string label, signal, callback, extra;
     in >> label >> signal >> callback;
     if (!kSignals.contains(signal) || !kCallbacks.contains(callback) || (in >> extra)) return std::nullopt;
-    // The label is "NAME@SHA256" (PluginImage's crash label), "-" when unattributed.
+    // The label is "NAME@CONTENT" (PluginImage's crash label), "-" when unattributed.
     CrashBreadcrumb crumb{"", signal, callback};
-    sha256.clear();
+    content.clear();
     if (label == "-") return crumb;
     auto at = label.find('@');
-    if (at == std::string::npos || !isValidPluginName(label.substr(0, at)) || !isSha256(label.substr(at + 1)))
+    if (at == std::string::npos || !isValidPluginName(label.substr(0, at)) || !ContentHash::isHex(label.substr(at + 1)))
         return std::nullopt;
     crumb.plugin = label.substr(0, at);
-    sha256 = label.substr(at + 1);
+    content = label.substr(at + 1);
     return crumb;
 }
 
@@ -122,16 +120,16 @@ std::optional<CrashBreadcrumb> CrashHistory::takeBreadcrumb() {
     return crumb;
 }
 
-void CrashHistory::countRun(const std::string& plugin, const std::string& sha256) {
+void CrashHistory::countRun(const std::string& plugin, const std::string& content) {
     Entry& e = _counts[plugin];
-    if (e.sha256 != sha256) e = {0, sha256};
+    if (e.content != content) e = {0, content};
     ++e.count;
     save();
 }
 
-int CrashHistory::crashes(const std::string& plugin, const std::string& sha256) const {
+int CrashHistory::crashes(const std::string& plugin, const std::string& content) const {
     auto it = _counts.find(plugin);
-    return it != _counts.end() && it->second.sha256 == sha256 ? it->second.count : 0;
+    return it != _counts.end() && it->second.content == content ? it->second.count : 0;
 }
 
 void CrashHistory::forget(const std::string& plugin) {
@@ -141,7 +139,7 @@ void CrashHistory::forget(const std::string& plugin) {
 void CrashHistory::save() const {
     if (!_usable) return;
     std::string text;
-    for (const auto& [name, e] : _counts) text += name + " " + std::to_string(e.count) + " " + e.sha256 + "\n";
+    for (const auto& [name, e] : _counts) text += name + " " + std::to_string(e.count) + " " + e.content + "\n";
     try {
         TrustedPath::replaceFile(_dir.get(), kCountsFile, text, 0640);
     } catch (const std::system_error& e) {

@@ -39,19 +39,19 @@ public:
         /// against its plugin (reset first if the plugin's content changed since). A breadcrumb
         /// that is not one CrashGuard writes is ignored (and left in place), with a warning.
 
-    void countRun(const std::string& plugin, const std::string& sha256);
+    void countRun(const std::string& plugin, const std::string& content);
         /// A run the plugin broke, at this content: a crash, or a load or unload that never
         /// returned (LoadWatch.h). The count restarts for new content.
 
-    int crashes(const std::string& plugin, const std::string& sha256) const;
+    int crashes(const std::string& plugin, const std::string& content) const;
         /// Consecutive crashing runs of plugin with this content (0 for other content).
 
     void forget(const std::string& plugin);
         /// A clean run of the plugin, or new content, or an operator's decision: count from zero.
 
-    static std::optional<CrashBreadcrumb> parseBreadcrumb(const std::string& text, std::string& sha256);
-        /// The breadcrumb in text ("NAME@SHA256 SIGNAL CALLBACK" or "- SIGNAL own-thread"), with
-        /// the plugin's content hash in sha256; nothing if any part is not what CrashGuard writes.
+    static std::optional<CrashBreadcrumb> parseBreadcrumb(const std::string& text, std::string& content);
+        /// The breadcrumb in text ("NAME@CONTENT SIGNAL CALLBACK" or "- SIGNAL own-thread"), with
+        /// the plugin's content hash in content; nothing if any part is not what CrashGuard writes.
 
 private:
     void readCounts();
@@ -59,7 +59,7 @@ private:
 
     struct Entry {
         int count = 0;
-        std::string sha256;
+        std::string content;
     };
     std::string _path;
     UniqueFd _dir;

@@ -26,7 +26,7 @@ class LoadWatch {
 public:
     struct Job {
         std::string plugin;
-        std::string sha256;  ///< Of the image being loaded or unloaded.
+        std::string content;  ///< Of the image being loaded or unloaded.
         const char* what;    ///< "load" or "unload".
     };
     using Overrun = std::function<void(const Job&)>;

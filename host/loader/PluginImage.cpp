@@ -1,5 +1,6 @@
 #include "PluginImage.h"
 
+#include "ContentHash.h"
 #include "CrashGuard.h"
 #include "Sha256.h"
 
@@ -65,111 +66,82 @@ UniqueFd openTrusted(int dirFd, const std::string& fileName, const TrustPolicy& 
     return fd;
 }
 
-/// The file's ELF header, once it is one hostd can load. Throws LoadError.
-Elf64_Ehdr checkElfHeader(const unsigned char* data, std::size_t len, std::uint64_t fileSize) {
-    if (fileSize == 0) throw LoadError("empty file (0 bytes)");
-    if (len < SELFMAG || std::memcmp(data, ELFMAG, SELFMAG) != 0) throw LoadError("not an ELF file");
-    if (len < sizeof(Elf64_Ehdr)) throw LoadError("truncated ELF file (" + std::to_string(fileSize) + " bytes)");
-    Elf64_Ehdr header;  // copied: data has no alignment to speak of
-    std::memcpy(&header, data, sizeof header);
-    const Elf64_Ehdr* eh = &header;
-    if (eh->e_ident[EI_CLASS] != ELFCLASS64) throw LoadError("wrong ELF class (not a 64-bit object)");
-#if defined(__x86_64__)
-    constexpr unsigned kMachine = EM_X86_64;
-#elif defined(__aarch64__)
-    constexpr unsigned kMachine = EM_AARCH64;
-#else
-    constexpr unsigned kMachine = 0;
-#endif
-    if (kMachine != 0 && eh->e_machine != kMachine)
-        throw LoadError("wrong architecture (ELF machine " + std::to_string(eh->e_machine) + ", this host is " +
-                        std::to_string(kMachine) + ")");
-    if (eh->e_type != ET_DYN) throw LoadError("not a shared object (ELF type " + std::to_string(eh->e_type) + ")");
-    return header;
+std::uint64_t pageSize() {
+    static const std::uint64_t size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    return size;
 }
 
-/// The ELF behind fd (size bytes, header eh already checked) holds everything its headers say it
-/// does: a file cut short (a partial write seen at a quiet moment, `head -c`) would otherwise be
-/// mapped by dlopen past its end, and the first touch of that page is a SIGBUS of hostd. Every
-/// offset comes from the untrusted file and is checked against its size before use.
-void checkElfLayout(int fd, std::uint64_t size, const Elf64_Ehdr& eh) {
-    auto truncated = [&](std::uint64_t needs) {
-        return LoadError("truncated ELF file (" + std::to_string(size) + " bytes, its headers need " +
-                         std::to_string(needs) + ")");
-    };
-    auto end = [](std::uint64_t offset, std::uint64_t count, std::uint64_t each) -> std::uint64_t {
-        std::uint64_t bytes = 0, last = 0;
-        if (count == 0) return 0;
-        if (__builtin_mul_overflow(count, each, &bytes) || __builtin_add_overflow(offset, bytes, &last)) return UINT64_MAX;
-        return last;
-    };
-    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM)
-        throw LoadError("malformed ELF program headers (" + std::to_string(eh.e_phnum) + " of " +
-                        std::to_string(eh.e_phentsize) + " bytes)");
-    std::uint64_t needs = std::max(end(eh.e_phoff, eh.e_phnum, sizeof(Elf64_Phdr)),
-                                   eh.e_shoff == 0 ? 0 : end(eh.e_shoff, eh.e_shnum, eh.e_shentsize));
-    if (needs > size) throw truncated(needs);
-    std::vector<Elf64_Phdr> ph(eh.e_phnum);
-    std::size_t bytes = ph.size() * sizeof(Elf64_Phdr);
-    if (::pread(fd, ph.data(), bytes, static_cast<off_t>(eh.e_phoff)) != static_cast<ssize_t>(bytes))
-        throw LoadError("cannot read the ELF program headers back");
-    for (const auto& h : ph)
-        if (h.p_type == PT_LOAD) needs = std::max(needs, h.p_filesz == 0 ? 0 : end(h.p_offset, 1, h.p_filesz));
-    if (needs > size) throw truncated(needs);
-}
-
-/// The bytes of a file being copied: kept for the ELF header check, written to the memfd.
-struct CopySink {
-    int mem;
-    unsigned char head[sizeof(Elf64_Ehdr)];
-    std::size_t headLen = 0;
-
-    void put(const unsigned char* data, std::size_t n) {
-        std::size_t take = std::min(sizeof head - headLen, n);
-        std::memcpy(head + headLen, data, take);
-        headLen += take;
-        for (std::size_t off = 0; off < n;) {
-            ssize_t w = ::write(mem, data + off, n - off);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                throw LoadError("copy to memfd failed: " + errnoText(errno));
-            }
-            off += static_cast<std::size_t>(w);
-        }
-    }
-};
-
-/// Reads up to len bytes of src into buf: the count, 0 at its end. Throws LoadError.
-std::size_t readSome(int src, unsigned char* buf, std::size_t len) {
+/// Reads up to len bytes of src at offset into buf: the count, 0 past its end. Throws LoadError.
+std::size_t readAt(int src, unsigned char* buf, std::size_t len, std::uint64_t offset) {
     for (;;) {
-        ssize_t n = ::read(src, buf, len);
+        ssize_t n = ::pread(src, buf, len, static_cast<off_t>(offset));
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno != EINTR) throw LoadError("read failed: " + errnoText(errno));
     }
 }
 
-/// Copies the expected bytes of src into a new memfd while hashing them; checks the ELF header
-/// on the way. Stops at expected (the caller compares the file's size and time before and after:
-/// a file that grew or shrank meanwhile is busy), so a complete file costs no read of its EOF.
-UniqueFd copyToMemfd(int src, const std::string& name, std::uint64_t expected, std::uint64_t& size, std::string& sha256) {
-    UniqueFd mem(::memfd_create(("hostd:" + name).c_str(), MFD_CLOEXEC));
-    if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
-    CopySink sink{mem.get(), {}};
-    Sha256 digest;
+void writeAt(int dst, const unsigned char* data, std::size_t len, std::uint64_t offset) {
+    for (std::size_t done = 0; done < len;) {
+        ssize_t n = ::pwrite(dst, data + done, len - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw LoadError("copy to memfd failed: " + errnoText(errno));
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+/// Calls each(bytes, count) on [offset, offset + length) of src in chunks. Throws LoadError if the
+/// file ends first (it shrank: the caller's check calls it busy).
+template <class Each>
+void readRange(int src, std::uint64_t offset, std::uint64_t length, Each&& each) {
     // On the stack, not the heap: a fresh 64 KiB heap buffer per file was zeroed and, after the
     // heap had been trimmed, faulted in page by page: three times the cost of the copy itself.
     unsigned char buf[1 << 16];
-    size = 0;
-    while (size < expected) {
-        std::size_t n = readSome(src, buf, std::min<std::uint64_t>(sizeof buf, expected - size));
-        if (n == 0) break;
-        digest.update(buf, n);
-        sink.put(buf, n);
-        size += n;
+    for (std::uint64_t done = 0; done < length;) {
+        std::size_t n = readAt(src, buf, std::min<std::uint64_t>(sizeof buf, length - done), offset + done);
+        if (n == 0) throw LoadError("truncated ELF file (ends at " + std::to_string(offset + done) + " bytes)");
+        each(buf, n, offset + done);
+        done += n;
     }
-    sha256 = digest.finishHex();
-    checkElfLayout(mem.get(), size, checkElfHeader(sink.head, sink.headLen, size));
+}
+
+/// Copies what dlopen will read of src (size bytes) to the same offsets of a new sparse memfd,
+/// hashing it (file.content). The headers the ranges came from are read again from the copy,
+/// since dlopen reads the copy: a file rewritten meanwhile is busy, never mapped half old.
+UniqueFd copyMapped(int src, const std::string& fileName, std::uint64_t size, PluginFile& file) {
+    unsigned char head[sizeof(Elf64_Ehdr)];
+    Elf64_Ehdr header = ElfFile::checkHeader(head, readAt(src, head, sizeof head, 0), size);
+    std::vector<Elf64_Phdr> segments = ElfFile::checkLayout(src, size, header);
+    UniqueFd mem(::memfd_create(("hostd:" + fileName).c_str(), MFD_CLOEXEC));  // ProcessStats.cpp finds it by this name
+    if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
+    if (::ftruncate(mem.get(), static_cast<off_t>(size)) != 0) throw LoadError("memfd size: " + errnoText(errno));
+    ContentHash content;
+    file.copied = 0;
+    for (const ElfFile::Range& r : ElfFile::mappedRanges(header, segments, size, pageSize())) {
+        content.update(r.offset);
+        content.update(r.length);
+        readRange(src, r.offset, r.length, [&](const unsigned char* data, std::size_t n, std::uint64_t at) {
+            content.update(data, n);
+            writeAt(mem.get(), data, n, at);
+        });
+        file.copied += r.length;
+    }
+    unsigned char copiedHead[sizeof(Elf64_Ehdr)];
+    if (readAt(mem.get(), copiedHead, sizeof copiedHead, 0) != sizeof copiedHead ||
+        std::memcmp(copiedHead, head, sizeof head) != 0)
+        throw FileBusy("file changed while it was read");
+    std::vector<Elf64_Phdr> copiedSegments = ElfFile::checkLayout(mem.get(), size, header);
+    if (std::memcmp(copiedSegments.data(), segments.data(), segments.size() * sizeof(Elf64_Phdr)) != 0)
+        throw FileBusy("file changed while it was read");
+    file.content = content.finishHex();
+    file.loadable = ElfFile::loadableSize(segments);
     return mem;
+}
+
+/// The sha256 of all size bytes of src, as sha256sum prints it: for a pin only.
+std::string wholeFileSha256(int src, std::uint64_t size) {
+    Sha256 digest;
+    readRange(src, 0, size, [&](const unsigned char* data, std::size_t n, std::uint64_t) { digest.update(data, n); });
+    return digest.finishHex();
 }
 
 std::string abiText(std::uint32_t major, std::uint32_t minor) {
@@ -220,13 +192,16 @@ PluginFile PluginFile::read(int dirFd, const std::string& fileName, const TrustP
                after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
                after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec;
     };
+    file.size = static_cast<std::uint64_t>(before.st_size);
     try {
-        file.memfd = copyToMemfd(src.get(), fileName, static_cast<std::uint64_t>(before.st_size), file.size, file.sha256);
+        // A pinned file is hashed whole first: its pin is checked before any byte is mapped.
+        if (!policy.pinnedSha256.empty()) file.sha256 = wholeFileSha256(src.get(), file.size);
+        file.memfd = copyMapped(src.get(), fileName, file.size, file);
     } catch (const LoadError&) {
         if (changed()) throw FileBusy("file changed while it was read");
         throw;
     }
-    if (changed() || static_cast<std::uint64_t>(before.st_size) != file.size) throw FileBusy("file changed while it was read");
+    if (changed()) throw FileBusy("file changed while it was read");
     if (!policy.pinnedSha256.empty() && policy.pinnedSha256 != file.sha256)
         throw LoadError("refused: sha256 " + file.sha256 + " does not match the pinned sha256 " + policy.pinnedSha256);
     return file;
@@ -236,10 +211,12 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
     auto began = std::chrono::steady_clock::now();
     std::unique_ptr<PluginImage> image(new PluginImage);
     image->_memfd = std::move(file.memfd);
-    image->_sha256 = std::move(file.sha256);
+    image->_content = std::move(file.content);
+    image->_pinnedSha256 = std::move(file.sha256);
     image->_size = file.size;
+    image->_copied = file.copied;
     image->_procPath = "/proc/self/fd/" + std::to_string(image->_memfd.get());
-    image->_crashLabel = file.name + "@" + image->_sha256;
+    image->_crashLabel = file.name + "@" + image->_content;
 
     // The plugin's constructors run in dlopen, and its entry function is its code too.
     CrashGuard::ImageScope scope(image->_crashLabel.c_str(), "load");
@@ -296,36 +273,6 @@ std::string untrustedFileReason(int dirFd, const std::string& fileName, const Tr
     if (::faccessat(fd.get(), "", R_OK, AT_EACCESS | AT_EMPTY_PATH) != 0 && errno == EACCES)
         return "cannot open: " + errnoText(EACCES);
     return {};
-}
-
-std::vector<std::string> uniqueSymbols(int fd) {
-    // The file is untrusted: every offset is checked against its size before use.
-    std::vector<std::string> out;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return out;
-    std::size_t size = static_cast<std::size_t>(st.st_size);
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) return out;
-    const auto* base = static_cast<const unsigned char*>(map);
-    auto fits = [&](std::uint64_t off, std::uint64_t len) { return off <= size && len <= size - off; };
-    const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
-    if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
-        eh->e_shentsize == sizeof(Elf64_Shdr) && fits(eh->e_shoff, std::uint64_t(eh->e_shnum) * sizeof(Elf64_Shdr))) {
-        const auto* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
-        for (unsigned i = 0; i < eh->e_shnum; ++i) {
-            if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum) continue;
-            const Elf64_Shdr& strtab = sh[sh[i].sh_link];
-            if (!fits(sh[i].sh_offset, sh[i].sh_size) || !fits(strtab.sh_offset, strtab.sh_size)) continue;
-            const auto* syms = reinterpret_cast<const Elf64_Sym*>(base + sh[i].sh_offset);
-            for (std::size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); ++k) {
-                if (ELF64_ST_BIND(syms[k].st_info) != STB_GNU_UNIQUE || syms[k].st_name >= strtab.sh_size) continue;
-                const char* name = reinterpret_cast<const char*>(base + strtab.sh_offset + syms[k].st_name);
-                out.emplace_back(name, ::strnlen(name, strtab.sh_size - syms[k].st_name));
-            }
-        }
-    }
-    ::munmap(map, size);
-    return out;
 }
 
 bool PluginImage::unload() noexcept {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ElfFile.h"
 #include "PluginThreads.h"
 #include "UniqueFd.h"
 
@@ -13,13 +14,6 @@
 #include <vector>
 
 namespace hostd {
-
-/// Why a plugin file could not be loaded. The message names the rule and what was observed;
-/// callers add the plugin name and path.
-class LoadError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 /// Owns a dlopen handle. dlclose on destruction; see PluginImage::unload for verification.
 class DlHandle {
@@ -52,32 +46,33 @@ public:
 /// Options that decide whether a plugin file is trusted.
 struct TrustPolicy {
     bool allowSymlinks = false;
-    std::string pinnedSha256;  ///< [plugin.NAME] sha256: the only content accepted, if set.
+    std::string pinnedSha256;  ///< [plugin.NAME] sha256: the only whole file accepted, if set.
 };
 
-/// A plugin file's content in a private memfd (DESIGN.md section 3), read once while hashing,
-/// after the trust checks on the very fd that was read.
+/// What the dynamic loader will map of a plugin file, in a private memfd (DESIGN.md section 3),
+/// read once while hashing, after the trust checks on the very fd that was read. The memfd is
+/// the file's size, but only the headers and segments are copied (ElfFile::mappedRanges): the
+/// rest, debug info and symbol tables, is a hole that costs nothing.
 struct PluginFile {
     std::string name;  ///< Plugin name (the file stem).
     UniqueFd memfd;
-    std::string sha256;
-    std::uint64_t size = 0;
+    std::string content;      ///< Identity: ContentHash of the copied ranges and where they lie.
+    std::string sha256;       ///< The whole file's (as sha256sum prints it), only when pinned.
+    std::uint64_t size = 0;      ///< The file's.
+    std::uint64_t loadable = 0;  ///< ElfFile::loadableSize.
+    std::uint64_t copied = 0;    ///< Bytes in the memfd.
 
     static PluginFile read(int dirFd, const std::string& fileName, const TrustPolicy& policy);
         /// Opens fileName relative to dirFd (never following a symlink unless allowed), checks
-        /// owner, mode and type on the opened fd, copies it into a memfd while hashing, and checks
-        /// the ELF header and the pinned hash. Throws LoadError, or FileBusy if the file changed
-        /// while it was read.
+        /// owner, mode and type on the opened fd, checks the ELF headers, copies what is mapped
+        /// into a memfd while hashing it, and, if the policy pins one, checks the whole file's
+        /// sha256. Throws LoadError, or FileBusy if the file changed while it was read.
 };
 
 std::string untrustedFileReason(int dirFd, const std::string& fileName, const TrustPolicy& policy);
     /// Why PluginFile::read would refuse fileName for its type, owner or mode ("refused: ..."),
     /// or could not open it ("cannot open: Permission denied"), or empty if neither (or the file
     /// is gone). Reads no content.
-
-std::vector<std::string> uniqueSymbols(int fd);
-    /// Names of the STB_GNU_UNIQUE symbols in the ELF file behind fd: they make an image
-    /// impossible to unload. Empty for anything unparsable.
 
 /// A plugin image loaded from a private in-memory copy of its file (DESIGN.md section 3):
 /// the operator's file can be overwritten, truncated or removed at any time afterwards.
@@ -96,8 +91,13 @@ public:
     const hostd_type_descriptor& descriptor() const noexcept { return _descriptor; }
         /// hostd's copy of the plugin's descriptor, made at load: what the plugin does to its
         /// own afterwards (a NULL stop, new requires) changes nothing.
-    const std::string& sha256() const noexcept { return _sha256; }
+    const std::string& content() const noexcept { return _content; }
+        /// PluginFile::content: what tells one build from another.
+    const std::string& pinnedSha256() const noexcept { return _pinnedSha256; }
+        /// The whole file's sha256, if a pin made hostd compute it; else empty.
     std::uint64_t size() const noexcept { return _size; }
+    std::uint64_t copiedBytes() const noexcept { return _copied; }
+        /// Memory the private copy holds.
     const std::string& version() const noexcept { return _version; }
     const std::string& description() const noexcept { return _description; }
     const std::vector<std::string>& dependencies() const noexcept { return _dependencies; }
@@ -123,13 +123,15 @@ private:
 
     UniqueFd _memfd;
     std::string _procPath;  // "/proc/self/fd/N" of the memfd: the name glibc knows the image by
-    std::string _crashLabel;  // "NAME@SHA256", as in crash breadcrumbs
+    std::string _crashLabel;  // "NAME@CONTENT", as in crash breadcrumbs
     std::uintptr_t _rangeBegin = 0;  // registered with CrashGuard while loaded
     DlHandle _handle;
     PluginThreads::Holds _heldBy;
     hostd_type_descriptor _descriptor{};
-    std::string _sha256;
+    std::string _content;
+    std::string _pinnedSha256;
     std::uint64_t _size = 0;
+    std::uint64_t _copied = 0;
     std::string _version;
     std::string _description;
     std::vector<std::string> _dependencies;

@@ -14,7 +14,7 @@
 
 namespace hostd {
 
-/// Reads plugin files (PluginFile::read: trust checks, private copy, sha256) on a thread of its
+/// Reads plugin files (PluginFile::read: trust checks, private copy, content hash) on a thread of its
 /// own, ahead of the Supervisor, when a scan or a burst of directory events brings many files at
 /// once. Reading one file then overlaps the dlopen and bookkeeping of the one before it on the
 /// main thread, which is what a cold start of hundreds of plugins is made of. No plugin code runs

@@ -123,7 +123,7 @@ void DirectoryFollower::trustRestored(Plugin& p) {
 
 void DirectoryFollower::rescan() {
     // Reconciles with what is in the directory now: after an inotify overflow, at start, and when
-    // the directory (re)appears. Unchanged files are no-ops (same sha256).
+    // the directory (re)appears. Unchanged files are no-ops (same content).
     _dir.emplace(_pluginDir());
     std::string error;
     switch (_dir->open(error)) {
@@ -202,14 +202,14 @@ void DirectoryFollower::fileReady(const std::string& fileName) {
     try {
         std::optional<PluginFile> ahead = _prefetch != nullptr ? _prefetch->take(fileName) : std::nullopt;
         PluginFile file = ahead ? std::move(*ahead) : PluginFile::read(_dir->fd(), fileName, trustPolicy(*name));
-        if (existing && ((existing->image && existing->image->sha256() == file.sha256 && !existing->candidate) ||
-                         (existing->candidate && existing->candidate->sha256() == file.sha256) ||
-                         existing->rejected == file.sha256)) {
+        if (existing && ((existing->image && existing->image->content() == file.content && !existing->candidate) ||
+                         (existing->candidate && existing->candidate->content() == file.content) ||
+                         existing->rejected == file.content)) {
             fileTaken(*existing);
-            HOSTD_LOG(Debug, *name, "file unchanged (same sha256); nothing to do", {"sha256", file.sha256});
+            HOSTD_LOG(Debug, *name, "file unchanged (same content); nothing to do", {"content", file.content});
             return;
         }
-        std::string sha = file.sha256;
+        std::string sha = file.content;
         if (_ctx.crashHistory && config().host.crashQuarantine > 0) {
             int crashes = _ctx.crashHistory->crashes(*name, sha);
             if (crashes >= config().host.crashQuarantine) {
@@ -257,7 +257,8 @@ void DirectoryFollower::fileReady(const std::string& fileName) {
             return;
         }
     HOSTD_LOG(Info, *name, existing && existing->image ? "new version loaded" : "loaded", {"file", path},
-              {"version", image->version()}, {"sha256", image->sha256()}, {"size", std::to_string(image->size())},
+              {"version", image->version()}, {"content", image->content()}, {"size", std::to_string(image->size())},
+              {"held", std::to_string(image->heldBytes())},
               {"requires", joined(image->dependencies(), ",")}, {"duration_ms", ms(millis(image->loadDuration()))});
     Plugin& p = record(*name);
     p.rejected.clear();
@@ -272,7 +273,7 @@ void DirectoryFollower::fileReady(const std::string& fileName) {
         }
         _scheduler.unloadImage(p, std::move(p.candidate));
         p.candidate = std::move(image);
-        HOSTD_LOG(Notice, p.name, "upgrading", {"to_sha256", p.candidate->sha256()});
+        HOSTD_LOG(Notice, p.name, "upgrading", {"to_content", p.candidate->content()});
         _scheduler.requestStop(p, AfterStop::Replace);
         return;
     }

@@ -43,7 +43,7 @@ PluginOperations::HostView HostctlOperations::host() const {
     h.pluginDir = _host.pluginDir();
     for (const auto& [_, p] : _scheduler.plugins()) h.plugins[std::string(stateName(p->state))]++;
     h.lastReload = _host.lastReload;
-    if (const LoadWatch::Job* hung = _host.executor.hungLoad()) h.hungLoad = HungLoad{hung->plugin, hung->what, hung->sha256};
+    if (const LoadWatch::Job* hung = _host.executor.hungLoad()) h.hungLoad = HungLoad{hung->plugin, hung->what, hung->content};
     return h;
 }
 
@@ -57,7 +57,7 @@ std::vector<PluginOperations::PluginView> HostctlOperations::plugins() const {
         v.file = p->path;
         if (p->image) {
             v.version = p->image->version();
-            v.sha256 = p->image->sha256();
+            v.content = p->image->content();
             v.loadedSince = p->since;
         }
         v.lastError = p->lastError;

@@ -52,7 +52,7 @@ struct Plugin {
     AfterStop afterStop = AfterStop::None;     ///< Requested while running; applied once stopped.
     std::unique_ptr<PluginCode> candidate;     ///< New content waiting to replace `image`.
     std::unique_ptr<PluginCode> previous;      ///< Old image kept until the new one has started.
-    std::string rejected;                      ///< sha256 (or reason) of content already refused.
+    std::string rejected;                      ///< Content (or reason) already refused.
     bool stale = false;                        ///< An old image stayed mapped: no more hot upgrades.
     bool fileNotTaken = false;                 ///< The last look at its file, while an image ran, refused it or
                                                ///< saw it change: a chmod/chown/touch looks again.

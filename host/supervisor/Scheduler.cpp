@@ -337,7 +337,7 @@ void Scheduler::onStartCompleted(Plugin& p, const CallResult& r) {
         apply(p, LifecycleEvent::StartSucceeded);
         HOSTD_LOG(Info, p.name, "started", {"file", p.path}, {"version", p.image->version()}, {"duration_ms", took});
         if (p.previous) {
-            HOSTD_LOG(Notice, p.name, "upgraded", {"from_sha256", p.previous->sha256()}, {"to_sha256", p.image->sha256()},
+            HOSTD_LOG(Notice, p.name, "upgraded", {"from_content", p.previous->content()}, {"to_content", p.image->content()},
                       {"from_version", p.previous->version()}, {"to_version", p.image->version()});
             unloadImage(p, std::move(p.previous));
         }
@@ -348,8 +348,8 @@ void Scheduler::onStartCompleted(Plugin& p, const CallResult& r) {
     if (p.previous) {
         // An upgrade whose new image does not start: the old one runs again.
         HOSTD_LOG(Error, p.name, "upgrade failed: the new image did not start; rolling back to the previous image",
-                  {"error", error}, {"sha256", p.image->sha256()}, {"duration_ms", took});
-        p.rejected = p.image->sha256();
+                  {"error", error}, {"content", p.image->content()}, {"duration_ms", took});
+        p.rejected = p.image->content();
         unloadImage(p, std::move(p.image));
         p.image = std::move(p.previous);
         resolveDependencies(p);

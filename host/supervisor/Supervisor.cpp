@@ -90,15 +90,15 @@ void Supervisor::continueAfterHungLoad(const LoadWatch::Job& job) {
     bool load = std::string_view(job.what) == "load";
     HOSTD_LOG(Error, job.plugin, std::string("plugin code did not return from its ") + job.what + " within load_timeout; " +
                   "no plugin can be loaded or unloaded until hostd restarts, the others keep running",
-              {"load_timeout", ms(millis(_config->host.loadTimeout))}, {"sha256", job.sha256},
+              {"load_timeout", ms(millis(_config->host.loadTimeout))}, {"content", job.content},
               {"cause", load ? "an ELF constructor or its entry function hangs" : "an ELF destructor hangs"});
     StatusBoard::instance().loaderHeld();
     // Counted like a crashed run: under Restart=always, the next runs quarantine it.
-    if (_crashHistory) _crashHistory->countRun(job.plugin, job.sha256);
+    if (_crashHistory) _crashHistory->countRun(job.plugin, job.content);
     Plugin& p = _scheduler.record(job.plugin, pluginDir() + "/" + job.plugin + ".so");
-    if (load) p.rejected = job.sha256;  // the rescan below, and later events of this content, leave it be
+    if (load) p.rejected = job.content;  // the rescan below, and later events of this content, leave it be
     if (p.image)  // what hung was a new version, or a retired one: the running version stays
-        HOSTD_LOG(Error, p.name, "the running version stays", {"file", p.path}, {"sha256", p.image->sha256()});
+        HOSTD_LOG(Error, p.name, "the running version stays", {"file", p.path}, {"content", p.image->content()});
     else
         _scheduler.apply(p, LifecycleEvent::CodeHung, std::string(job.what) + " never returned");
     int code = kExitStopTimeout;

@@ -116,7 +116,7 @@ TEST_F(Containment, APluginsOwnCrashHandlerIsReplacedSoALaterCrashIsStillAttribu
 TEST_F(Containment, APluginThatCallsExitIsNamedCountedAndQuarantinedOnTheThirdRun) {
     expectTwoRunsEndedThenQuarantined("exit", 6, "plugin=a: plugin code called exit(); hostd leaves without a drain",
                                       "exit in start");
-    EXPECT_EQ(countLog("callback=start sha256="), 2);
+    EXPECT_EQ(countLog("callback=start content="), 2);
     EXPECT_EQ(countLog("exit_code=6"), 2);
 }
 

@@ -84,7 +84,7 @@ TEST_F(Control, ListShowsEveryPluginAsATableAndAsJson) {
     EXPECT_EQ(b->getValue<std::string>("state"), "running");
     EXPECT_EQ(b->getValue<std::string>("version"), "1.0.0");
     EXPECT_EQ(b->getValue<std::string>("file"), pluginDir() + "/b.so");
-    EXPECT_EQ(b->getValue<std::string>("sha256").size(), 64u);
+    EXPECT_EQ(b->getValue<std::string>("content").size(), 32u);
     EXPECT_EQ(b->getValue<std::string>("loaded_since").size(), 20u);  // 2026-01-01T00:00:00Z
     ASSERT_EQ(b->getArray("dependencies")->size(), 1u);
     EXPECT_EQ(b->getArray("dependencies")->getElement<std::string>(0), "a");

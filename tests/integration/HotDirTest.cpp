@@ -221,6 +221,27 @@ TEST_F(HotDir, InPlaceOverwriteOfARunningPluginTwentyTimesNeverCrashes) {
     stopAndExpectClean(hostd);
 }
 
+TEST_F(HotDir, TruncatingARunningPluginsFileTwentyTimesNeverCrashes) {
+    // The running image is hostd's private copy of what is mapped: the file cut to nothing, to
+    // part of its loadable bytes or to part of its debug info changes nothing that runs (a
+    // chmod makes hostd look at the file's trust again, not read it), and the next complete
+    // write is what loads.
+    install("a");
+    writeConfig(hostSection() + probeSection("a"));
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    auto size = static_cast<off_t>(fs::file_size(target("a")));
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(::truncate(target("a").c_str(), i % 3 == 0 ? 0 : size * (i % 3) / 3), 0);
+        ::chmod(target("a").c_str(), i % 2 == 0 ? 0640 : 0644);  // an attribute change: hostd looks again
+        ASSERT_TRUE(hostd.running()) << log();
+    }
+    copyInPlace(fs::path(fixture("probe_v2")).stem().string(), "a");
+    ASSERT_TRUE(waitForLog("plugin=a: upgraded")) << log();
+    EXPECT_EQ(count("start", "a"), 2);
+    stopAndExpectClean(hostd);
+}
+
 TEST_F(HotDir, PluginWithUniqueSymbolsIsNeverSilentlyUpgraded) {
     writeConfig(hostSection() + probeSection("u"));
     auto& hostd = start();

@@ -16,8 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 using hostd::CrashHistory;
 
-const std::string kSha(64, 'a');
-const std::string kOtherSha(64, 'b');
+const std::string kSha(32, 'a');  // a content hash (ContentHash::finishHex)
+const std::string kOtherSha(32, 'b');
 
 class CrashHistoryTest : public ::testing::Test {
 protected:

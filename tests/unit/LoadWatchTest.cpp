@@ -38,7 +38,7 @@ TEST(LoadWatch, AnOverrunCallsBackOnTheWatchThreadAndTheLateCallerNeverReturns) 
     static LoadWatch* watch = nullptr;
     watch = new LoadWatch([&](const LoadWatch::Job& job) {
         EXPECT_EQ(job.plugin, "hung");
-        EXPECT_EQ(job.sha256, "abc");
+        EXPECT_EQ(job.content, "abc");
         EXPECT_STREQ(job.what, "load");
         release.set_value();  // the hung call returns after all, now that the loop moved on
         calledBackOn.set_value(std::this_thread::get_id());

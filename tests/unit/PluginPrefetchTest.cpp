@@ -1,5 +1,6 @@
 #include "PluginPrefetch.h"
 
+#include "ContentHash.h"
 #include "Sha256.h"
 #include "TempDir.h"
 
@@ -7,6 +8,8 @@
 
 #include <cstring>
 #include <functional>
+#include <set>
+#include <sys/stat.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <string>
@@ -20,9 +23,10 @@ using hostd::LoadError;
 using hostd::PluginFile;
 using hostd::PluginPrefetch;
 
-/// The header of a 64-bit shared object for this machine and one loadable segment spanning it,
-/// then bytes naming the file: all PluginFile::read looks at before dlopen.
-std::string elfImage(const std::string& tag) {
+/// The header of a 64-bit shared object for this machine and one loadable segment spanning it
+/// (or its first loadable bytes), then bytes naming the file: all PluginFile::read looks at
+/// before dlopen.
+std::string elfImage(const std::string& tag, std::uint64_t loadable = 0) {
     Elf64_Ehdr eh{};
     std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
     eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -39,7 +43,7 @@ std::string elfImage(const std::string& tag) {
     eh.e_phnum = 1;
     Elf64_Phdr load{};
     load.p_type = PT_LOAD;
-    load.p_filesz = sizeof eh + sizeof load + tag.size();
+    load.p_filesz = loadable != 0 ? loadable : sizeof eh + sizeof load + tag.size();
     return std::string(reinterpret_cast<const char*>(&eh), sizeof eh) +
            std::string(reinterpret_cast<const char*>(&load), sizeof load) + tag;
 }
@@ -76,27 +80,93 @@ protected:
 TEST_F(Prefetch, GivesEachFileItsOwnPrivateCopyAndHashInRequestOrder) {
     auto requests = plugins(10);
     PluginPrefetch prefetch(_dirFd, requests);
+    std::set<std::string> contents;
     for (const auto& r : requests) {
         auto file = prefetch.take(r.fileName);
         ASSERT_TRUE(file.has_value()) << r.fileName;
         std::string expected = elfImage(r.fileName);
         EXPECT_EQ(contentOf(*file), expected);
-        EXPECT_EQ(file->sha256, hostd::Sha256::hex(expected.data(), expected.size()));
+        EXPECT_TRUE(hostd::ContentHash::isHex(file->content)) << file->content;
+        EXPECT_TRUE(file->sha256.empty()) << "hashed whole without a pin";
+        EXPECT_TRUE(contents.insert(file->content).second) << "two files, one identity";
         EXPECT_EQ(file->name, r.fileName.substr(0, r.fileName.size() - 3));
     }
 }
 
-TEST_F(Prefetch, ALargeFileIsCopiedAndHashedWhole) {
+TEST_F(Prefetch, ALargeLoadableFileIsCopiedWhole) {
     // Many reads of the copy buffer, the last one short.
-    std::string image = elfImage("big");
+    std::string image = elfImage("big", (3u << 20) + 4097);
     while (image.size() < (3u << 20) + 4097) image += std::to_string(image.size() * 7919u);
+    image.resize((3u << 20) + 4097);
     _dir.write("big.so", image);
     PluginPrefetch prefetch(_dirFd, {{"big.so", {}}});
     auto file = prefetch.take("big.so");
     ASSERT_TRUE(file.has_value());
     EXPECT_EQ(file->size, image.size());
     EXPECT_EQ(contentOf(*file), image);
-    EXPECT_EQ(file->sha256, hostd::Sha256::hex(image.data(), image.size()));
+    EXPECT_EQ(file->copied, image.size());
+}
+
+/// An image whose loadable part is its first page and then `debug` bytes no loader reads, as a
+/// plugin built with debug info; with byte `at` of it set to `value` if at is not npos.
+std::string withDebugInfo(std::size_t debug, std::size_t at = std::string::npos, char value = 0) {
+    std::string image = elfImage("lean", 4096);
+    image.resize(4096, 'L');
+    for (std::size_t i = 0; i < debug; ++i) image.push_back(static_cast<char>('a' + i % 26));
+    if (at != std::string::npos) image[at] = value;
+    return image;
+}
+
+TEST_F(Prefetch, OnlyWhatIsMappedIsCopiedTheRestIsAHoleThatCostsNothing) {
+    std::string image = withDebugInfo(4u << 20);
+    _dir.write("lean.so", image);
+    PluginPrefetch prefetch(_dirFd, {{"lean.so", {}}});
+    auto file = prefetch.take("lean.so");
+    ASSERT_TRUE(file.has_value());
+    EXPECT_EQ(file->size, image.size());
+    EXPECT_EQ(file->loadable, 4096u);
+    EXPECT_EQ(file->copied, 4096u);
+    struct stat st {};
+    ASSERT_EQ(::fstat(file->memfd.get(), &st), 0);
+    EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), image.size());  // offsets as in the file
+    EXPECT_LE(static_cast<std::uint64_t>(st.st_blocks) * 512, 2 * 4096u) << "the debug info was copied";
+    std::string copy = contentOf(*file);
+    EXPECT_EQ(copy.substr(0, 4096), image.substr(0, 4096));
+    EXPECT_EQ(copy.find_first_not_of('\0', 4096), std::string::npos) << "the hole reads as zeros";
+}
+
+TEST_F(Prefetch, TheIdentityChangesWithAMappedByteNotWithDebugInfo) {
+    auto identity = [&](const std::string& image) {
+        _dir.write("id.so", image);
+        PluginPrefetch prefetch(_dirFd, {{"id.so", {}}});
+        return prefetch.take("id.so")->content;
+    };
+    std::string plain = identity(withDebugInfo(1u << 20));
+    EXPECT_EQ(identity(withDebugInfo(1u << 20, 4096 + 500000, 'X')), plain);  // debug info only
+    EXPECT_EQ(identity(withDebugInfo(2u << 20)), plain);                      // more of it
+    EXPECT_NE(identity(withDebugInfo(1u << 20, 3000, 'X')), plain);           // a mapped byte
+}
+
+TEST_F(Prefetch, APinIsTheWholeFilesSha256DebugInfoIncluded) {
+    std::string image = withDebugInfo(1u << 20);
+    _dir.write("pinned.so", image);
+    std::string whole = hostd::Sha256::hex(image.data(), image.size());
+    PluginPrefetch::Request pinned{"pinned.so", {}};
+    pinned.policy.pinnedSha256 = whole;
+    PluginPrefetch ok(_dirFd, {pinned});
+    auto file = ok.take("pinned.so");
+    ASSERT_TRUE(file.has_value());
+    EXPECT_EQ(file->sha256, whole);
+    EXPECT_EQ(file->copied, 4096u);  // pinned or not, what is kept is what is mapped
+
+    _dir.write("pinned.so", withDebugInfo(1u << 20, 4096 + 777, 'X'));  // same mapped bytes, other file
+    PluginPrefetch refused(_dirFd, {pinned});
+    try {
+        refused.take("pinned.so");
+        FAIL() << "a file other than the pinned one was accepted";
+    } catch (const LoadError& e) {
+        EXPECT_NE(std::string(e.what()).find("does not match the pinned sha256 " + whole), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(Prefetch, RethrowsWhatReadingTheFileThrewToTheOneWhoTakesIt) {

@@ -61,7 +61,7 @@ void threadHoldingAValue(pthread_key_t key, const std::function<void()>& between
 }
 
 TEST(PluginThreads, AKeyDestructorRunsWhileTheImageIsMappedAndIsSkippedOnceItIsRetired) {
-    FakeImage image("keys@" + std::string(64, 'a'));
+    FakeImage image("keys@" + std::string(32, 'a'));
     pthread_key_t key = createKey();
     EXPECT_EQ(PluginThreads::keysLeft(image.label()), 1u);
 
@@ -101,7 +101,7 @@ void* waitForRelease(void* arg) {
 }
 
 TEST(PluginThreads, AnAdoptedThreadIsCountedUntilItEndsAndRunsAsThePluginsOwn) {
-    const std::string label = "threads@" + std::string(64, 'b');
+    const std::string label = "threads@" + std::string(32, 'b');
     std::promise<void> release;
     std::pair<std::string, std::future<void>> seen{"", release.get_future()};
     std::size_t before = PluginThreads::running();
