@@ -55,6 +55,7 @@ public:
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
 
+    pid_t pid() const noexcept { return _pid; }
     bool stop(int sig, std::chrono::milliseconds timeout);
         /// Sends sig and reaps the child; false if it was still running after timeout (it is
         /// then killed by the destructor).

@@ -9,11 +9,13 @@
 //                                    Prints "floor: ready" once the watch is armed.
 //   hotload_floor cold DIR EVENTS    loads and starts every NAME.so in DIR, then exits.
 //
-// With --required before the mode, the floor also does what issue 4 requires of every load,
-// the straightforward way and nothing more: the file is copied into a memfd while it is hashed
-// (sha256 of the bytes copied, known before any of its code runs: pins, "same sha256 is a
-// no-op"), the memfd is what is dlopened, and start runs on a worker thread woken for the call
-// (the host's loop must not run plugin code). No trust or ELF checks, no logging, no state.
+// With --required before the mode, the floor also does what issues 4 and 16 require of every
+// load, the straightforward way and nothing more: what the dynamic loader maps of the file (the
+// headers and every PT_LOAD segment, in whole pages) is copied to the same offsets of a memfd
+// the file's size while it is hashed (XXH3-128: the identity known before any of its code runs:
+// "same content is a no-op", crash history), the memfd is what is dlopened, and start runs on a
+// worker thread woken for the call (the host's loop must not run plugin code). No trust checks,
+// no checks of the ELF beyond reading its headers, no logging, no state.
 // Its ratio to the plain floor shows how much of the 1.5x budget that work alone uses up.
 #include <hostd/plugin.h>
 
@@ -31,14 +33,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <openssl/evp.h>
+#include <elf.h>
 #include <string>
 #include <string_view>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
+#include <xxhash.h>
 
 namespace {
 
@@ -102,21 +106,42 @@ private:
 };
 
 StartThread* gStarts = nullptr;  // set with --required
-EVP_MD* gSha256 = nullptr;
+/// Copies [offset, offset + length) of src to the same offset of mem while hashing it.
+bool copyRange(int src, int mem, XXH3_state_t* hash, std::uint64_t offset, std::uint64_t length) {
+    unsigned char buf[1 << 16];
+    for (std::uint64_t done = 0; done < length;) {
+        ssize_t n = ::pread(src, buf, std::min<std::uint64_t>(sizeof buf, length - done), static_cast<off_t>(offset + done));
+        if (n <= 0) return false;
+        XXH3_128bits_update(hash, buf, static_cast<size_t>(n));
+        if (::pwrite(mem, buf, static_cast<size_t>(n), static_cast<off_t>(offset + done)) != n) return false;
+        done += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
 
-/// --required: DIR/FILE copied into a memfd while hashed; returns the memfd, or -1.
+/// --required: what DIR/FILE maps, copied into a memfd while hashed; returns the memfd, or -1.
 int privateCopy(const std::string& dir, const std::string& file) {
     int src = ::open((dir + "/" + file).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     int mem = ::memfd_create(file.c_str(), MFD_CLOEXEC);
-    EVP_MD_CTX* md = EVP_MD_CTX_new();
-    bool ok = src >= 0 && mem >= 0 && md != nullptr && EVP_DigestInit_ex(md, gSha256, nullptr) == 1;
-    unsigned char buf[1 << 16];
-    for (ssize_t n; ok && (n = ::read(src, buf, sizeof buf)) > 0;)
-        ok = EVP_DigestUpdate(md, buf, static_cast<size_t>(n)) == 1 && ::write(mem, buf, static_cast<size_t>(n)) == n;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    ok = ok && EVP_DigestFinal_ex(md, digest, &len) == 1;
-    EVP_MD_CTX_free(md);
+    XXH3_state_t* hash = XXH3_createState();
+    struct stat st {};
+    Elf64_Ehdr eh{};
+    bool ok = src >= 0 && mem >= 0 && hash != nullptr && ::fstat(src, &st) == 0 &&
+              ::ftruncate(mem, st.st_size) == 0 && ::pread(src, &eh, sizeof eh, 0) == sizeof eh && eh.e_phnum < 64;
+    std::vector<Elf64_Phdr> ph(ok ? eh.e_phnum : 0);
+    ok = ok && XXH3_128bits_reset(hash) == XXH_OK &&
+         ::pread(src, ph.data(), ph.size() * sizeof(Elf64_Phdr), static_cast<off_t>(eh.e_phoff)) ==
+             static_cast<ssize_t>(ph.size() * sizeof(Elf64_Phdr)) &&
+         copyRange(src, mem, hash, 0, eh.e_phoff + ph.size() * sizeof(Elf64_Phdr));
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    for (const auto& h : ph) {
+        if (!ok || h.p_type != PT_LOAD || h.p_filesz == 0) continue;
+        std::uint64_t begin = h.p_offset / page * page;
+        std::uint64_t end = std::min<std::uint64_t>((h.p_offset + h.p_filesz + page - 1) / page * page, st.st_size);
+        ok = copyRange(src, mem, hash, begin, end - begin);
+    }
+    if (ok) (void)XXH3_128bits_digest(hash);
+    XXH3_freeState(hash);
     if (src >= 0) ::close(src);
     if (!ok && mem >= 0) ::close(mem);
     return ok ? mem : -1;
@@ -233,7 +258,6 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<StartThread> starts;
     if (required) {
-        gSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // once, as hostd does (Sha256.h)
         starts = std::make_unique<StartThread>();
         gStarts = starts.get();
     }

@@ -210,7 +210,7 @@ TEST_F(Fault, ANewVersionWithACrashHistoryLeavesTheRunningVersionRunning) {
     writeConfig(host() + probeSection("a") + probeSection("c"));
     install("d", "probe_v2");  // a run that says what identity hostd gives probe_v2's content
     auto& probe = start();
-    ASSERT_TRUE(waitForLog("plugin=d: loaded")) << log();
+    ASSERT_TRUE(waitForLog("hostd: ready running=3")) << log();  // not "loaded": a SIGTERM then drains before ready
     probe.signal(SIGTERM);
     ASSERT_EQ(probe.waitExit(15s), 0);
     std::string text = log();
