@@ -109,6 +109,7 @@ StartThread* gStarts = nullptr;  // set with --required
 /// Copies [offset, offset + length) of src to the same offset of mem while hashing it.
 bool copyRange(int src, int mem, XXH3_state_t* hash, std::uint64_t offset, std::uint64_t length) {
     unsigned char buf[1 << 16];
+    (void)::fallocate(mem, 0, static_cast<off_t>(offset), static_cast<off_t>(length));  // pages in one call
     for (std::uint64_t done = 0; done < length;) {
         ssize_t n = ::pread(src, buf, std::min<std::uint64_t>(sizeof buf, length - done), static_cast<off_t>(offset + done));
         if (n <= 0) return false;
