@@ -9,6 +9,7 @@
 include(GNUInstallDirs)
 
 install(TARGETS hostd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(TARGETS hostd-runner RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/hostd)  # isolated plugins' process
 
 # The plugin directory, empty: plugin_dir defaults to /usr/lib/hostd. Not CMAKE_INSTALL_LIBDIR,
 # which is multiarch (lib/x86_64-linux-gnu) for /usr on Debian.

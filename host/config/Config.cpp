@@ -31,7 +31,7 @@ const std::set<std::string, std::less<>> kLogLevels{"error", "warning", "notice"
 /// Keys of a [plugin.NAME] section that configure the host, not the plugin.
 const std::set<std::string, std::less<>> kPluginHostKeys{"enabled",        "requires", "stop_timeout", "start_timeout",
                                                          "reload_timeout", "restart",  "sha256",       "log_level",
-                                                         "log_rate_limit"};
+                                                         "log_rate_limit", "isolation"};
 
 /// A value as written, before validation.
 struct RawValue {
@@ -208,6 +208,8 @@ public:
                     error(v.origin, bad);
                 else
                     (key == "rlimit_nofile" ? h.rlimitNofile : key == "rlimit_core" ? h.rlimitCore : h.rlimitFsize) = v.value;
+            } else if (key == "isolation") {
+                isolation(v, h.isolated);
             } else if (key == "log_format") {
                 if (v.value == "auto" || parseLogFormat(v.value))
                     h.logFormat = v.value;
@@ -287,6 +289,9 @@ public:
             } else if (key == "log_rate_limit") {
                 int rate = 0;
                 if (integer(v, key, 0, 1000000, rate)) p.logRateLimit = rate;
+            } else if (key == "isolation") {
+                bool isolated = false;
+                if (isolation(v, isolated)) p.isolated = isolated;
             } else {
                 p.settings.push_back({key, v.value, v.origin});
             }
@@ -352,6 +357,15 @@ private:
             error(v.origin, "log_level = '" + v.value + "' is not one of error, warning, notice, info, debug");
         else
             out = level;
+    }
+
+    bool isolation(const RawValue& v, bool& isolated) {
+        if (v.value != "process" && v.value != "in-process") {
+            error(v.origin, "isolation = '" + v.value + "' is not one of in-process, process");
+            return false;
+        }
+        isolated = v.value == "process";
+        return true;
     }
 
     void boolean(const RawValue& v, const std::string& key, bool& out) {

@@ -46,6 +46,7 @@ struct PluginSection {
     std::string sha256;                     ///< Pinned image hash (lowercase hex), or empty.
     std::string logLevel;                   ///< Filter for the plugin's own lines, or empty: the host's.
     std::optional<int> logRateLimit;        ///< Overrides [hostd] log_rate_limit.
+    std::optional<bool> isolated;           ///< isolation = process (true) or in-process; overrides [hostd].
     std::map<std::string, Origin> origins;  ///< Where each host key of the section was set.
     std::vector<PluginSetting> settings;    ///< Plugin-specific keys, in order of first appearance.
 
@@ -83,6 +84,7 @@ struct HostSettings {
     std::string metricsListen;              ///< HOST:PORT of the metrics endpoint (ListenAddress.h); empty: off.
     bool metricsAllowRemote = false;        ///< Allows a metrics_listen that is not loopback.
     std::string metricsTokenFile;           ///< Bearer token required by the metrics endpoint; empty: none.
+    bool isolated = false;                  ///< isolation = process: every plugin in a runner of its own.
 };
 
 std::vector<std::pair<std::string, std::string>> describe(const HostSettings& host);
@@ -99,6 +101,10 @@ public:
 
     const PluginSection* plugin(const std::string& name) const;
         /// The section for `name`, or nullptr.
+
+    bool isolated(const std::string& name) const;
+        /// Whether plugin `name` runs in a runner process (isolation = process): its section's
+        /// isolation, else [hostd]'s.
 
     bool isSecret(const std::string& key) const;
         /// True if values of `key` must never be logged: a redact_keys word is one of its

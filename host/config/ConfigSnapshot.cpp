@@ -39,12 +39,18 @@ std::vector<std::pair<std::string, std::string>> describe(const HostSettings& h)
             {"control_group", h.controlGroup},
             {"metrics_listen", h.metricsListen},
             {"metrics_allow_remote", h.metricsAllowRemote ? "true" : "false"},
-            {"metrics_token_file", h.metricsTokenFile}};
+            {"metrics_token_file", h.metricsTokenFile},
+            {"isolation", h.isolated ? "process" : "in-process"}};
 }
 
 bool PluginSection::sameSettings(const PluginSection& other) const {
     return std::equal(settings.begin(), settings.end(), other.settings.begin(), other.settings.end(),
                       [](const PluginSetting& a, const PluginSetting& b) { return a.key == b.key && a.value == b.value; });
+}
+
+bool ConfigSnapshot::isolated(const std::string& name) const {
+    const PluginSection* section = plugin(name);
+    return section != nullptr && section->isolated ? *section->isolated : host.isolated;
 }
 
 const PluginSection* ConfigSnapshot::plugin(const std::string& name) const {

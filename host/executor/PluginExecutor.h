@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <sys/types.h>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,10 @@ public:
     virtual std::uint64_t heldBytes() const noexcept = 0;
         /// Bytes of it hostd holds in memory: what is mapped (PluginFile::copied).
     virtual Clock::duration loadDuration() const noexcept = 0;
+    virtual bool isolated() const noexcept { return false; }
+        /// Runs in a process of its own (ProcessExecutor), not in hostd's.
+    virtual pid_t runnerPid() const noexcept { return 0; }
+        /// The pid of that process while it lives; 0 otherwise.
 };
 
 /// The plugin callbacks the decisions ask for.
@@ -74,6 +79,17 @@ public:
 
     virtual void abandon(std::uint64_t id) = 0;
         /// Forgets a call past its deadline; its late completion, if any, is still reported.
+
+    virtual bool kill(std::uint64_t id, const std::string& why) {
+        (void)id, (void)why;
+        return false;
+    }
+        /// Ends the call past its deadline by killing what runs it, if that can be done (an
+        /// isolated plugin's runner): it then completes, failed, saying why. False if it cannot
+        /// (code in hostd's process): abandon it instead.
+
+    virtual void setStopping(bool stopping) { (void)stopping; }
+        /// What hostd_cb_is_stopping answers in processes of this executor's.
 
     virtual const LoadWatch::Job* hungLoad() const noexcept = 0;
         /// The load or unload that never returned, if one did not: then nothing can be loaded

@@ -1,6 +1,7 @@
 #include "PluginImage.h"
 
 #include "ContentHash.h"
+#include "DescriptorCheck.h"
 #include "CrashGuard.h"
 #include "Sha256.h"
 
@@ -148,25 +149,6 @@ std::string wholeFileSha256(int src, std::uint64_t size) {
     return digest.finishHex();
 }
 
-std::string abiText(std::uint32_t major, std::uint32_t minor) {
-    return std::to_string(major) + "." + std::to_string(minor);
-}
-
-void checkDescriptor(const hostd_type_descriptor* d) {
-    if (d == nullptr) throw LoadError(std::string(HOSTD_ENTRY_SYMBOL) + " returned no descriptor");
-    const std::string host = abiText(HOSTD_ABI_MAJOR, HOSTD_ABI_MINOR);
-    if (d->abi_major != HOSTD_ABI_MAJOR)
-        throw LoadError("plugin ABI " + abiText(d->abi_major, d->abi_minor) + " is not supported by this hostd (ABI " +
-                        host + "): the major version differs; rebuild the plugin against this hostd's SDK");
-    if (d->abi_minor > HOSTD_ABI_MINOR)
-        throw LoadError("plugin ABI " + abiText(d->abi_major, d->abi_minor) + " is newer than this hostd (ABI " + host +
-                        "); upgrade hostd or build the plugin against SDK " + host);
-    if (d->size < offsetof(hostd_type_descriptor, reload) + sizeof(d->reload))
-        throw LoadError("descriptor too small (" + std::to_string(d->size) + " bytes) for ABI " +
-                        abiText(d->abi_major, d->abi_minor));
-    if (d->start == nullptr || d->stop == nullptr) throw LoadError("descriptor lacks a start or stop callback");
-}
-
 }  // namespace
 
 DlHandle& DlHandle::operator=(DlHandle&& other) noexcept {
@@ -240,7 +222,7 @@ std::unique_ptr<PluginImage> PluginImage::open(PluginFile file) {
         throw LoadError(std::string("no symbol ") + HOSTD_ENTRY_SYMBOL + " (not a hostd plugin, or built without HOSTD_EXPORT)");
     auto entry = reinterpret_cast<hostd_type_entry_fn>(sym);
     const hostd_type_descriptor* d = entry();
-    checkDescriptor(d);
+    if (std::string problem = descriptorProblem(d); !problem.empty()) throw LoadError(problem);
     // A copy: the plugin's own may change while it runs (plugin.h forbids it; it happens).
     std::memcpy(&image->_descriptor, d, std::min<std::size_t>(d->size, sizeof image->_descriptor));
     image->_version = d->version != nullptr ? d->version : "";

@@ -49,8 +49,8 @@ hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, 
 
 void cbReportFailure(const hostd_type_context* ctx, const char* msg, size_t len) {
     if (!admitted(ctx, "hostd_cb_report_failure")) return;
-    FailureInbox::instance().post(std::string(ctx->instance_name.ptr, ctx->instance_name.len),
-                                  msg != nullptr ? std::string(msg, len) : std::string());
+    FailureInbox::instance().post({std::string(ctx->instance_name.ptr, ctx->instance_name.len),
+                                   msg != nullptr ? std::string(msg, len) : std::string()});
 }
 
 void cbThreadTag(const hostd_type_context* ctx, const char* name, size_t len) {
@@ -107,17 +107,17 @@ FailureInbox& FailureInbox::instance() {
     return inbox;
 }
 
-void FailureInbox::post(std::string plugin, std::string message) {
+void FailureInbox::post(FailureReport report) {
     {
         std::lock_guard<std::mutex> lock(_mutex);
         if (_reports.size() >= 1024) return;  // a plugin reporting in a loop must not exhaust memory
-        _reports.emplace_back(std::move(plugin), std::move(message));
+        _reports.push_back(std::move(report));
     }
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(_event.get(), &one, sizeof one);
 }
 
-std::vector<std::pair<std::string, std::string>> FailureInbox::take() {
+std::vector<FailureReport> FailureInbox::take() {
     std::uint64_t count = 0;
     [[maybe_unused]] ssize_t n = ::read(_event.get(), &count, sizeof count);
     std::lock_guard<std::mutex> lock(_mutex);

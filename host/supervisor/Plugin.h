@@ -80,15 +80,23 @@ struct Plugin {
         /// Started and not yet stopped: must be drained.
 };
 
-/// Failures that plugins report (hostd_cb_report_failure) from their own threads, handed to the
-/// main loop through an eventfd.
+/// A failure of a running plugin: reported by the plugin (hostd_cb_report_failure), or its
+/// runner ended (isolation = process).
+struct FailureReport {
+    std::string plugin;
+    std::string message;
+    bool runnerEnded = false;
+};
+
+/// Failures that plugins report from their own threads (and runners' ends, which are read while
+/// calls complete), handed to the main loop through an eventfd.
 class FailureInbox {
 public:
     static FailureInbox& instance();
     int fd() const noexcept { return _event.get(); }
-    void post(std::string plugin, std::string message);
+    void post(FailureReport report);
         /// Thread-safe; never blocks on the main loop.
-    std::vector<std::pair<std::string, std::string>> take();
+    std::vector<FailureReport> take();
         /// (plugin, message) pairs in arrival order. Main loop only.
 
 private:
@@ -96,7 +104,7 @@ private:
     UniqueFd _event;
     HostFds::Watched _watch{_event.get(), "the failure reports' eventfd"};
     std::mutex _mutex;
-    std::vector<std::pair<std::string, std::string>> _reports;
+    std::vector<FailureReport> _reports;
 };
 
 /// The host services table given to every plugin.

@@ -9,15 +9,19 @@
 
 namespace hostd {
 
-void Recovery::reportedFailure(const std::string& name, const std::string& message) {
+void Recovery::reportedFailure(const FailureReport& report) {
+    const std::string& name = report.plugin;
     Plugin* p = _scheduler.find(name);
     if (p == nullptr || _scheduler.draining()) return;
     if (p->state != PluginState::Running && p->state != PluginState::Reloading) {
-        HOSTD_LOG(Debug, name, "failure report ignored: the plugin is not running", {"error", message});
+        HOSTD_LOG(Debug, name, "failure report ignored: the plugin is not running", {"error", report.message});
         return;
     }
-    HOSTD_LOG(Error, name, "plugin reported a failure; restarting it", {"error", message});
-    p->reportedFailure = "reported failure: " + message;
+    if (report.runnerEnded)
+        HOSTD_LOG(Error, name, report.message + "; restarting it", {"isolation", "process"});
+    else
+        HOSTD_LOG(Error, name, "plugin reported a failure; restarting it", {"error", report.message});
+    p->reportedFailure = report.runnerEnded ? report.message : "reported failure: " + report.message;
     _scheduler.requestStop(*p, AfterStop::Fail);
     _scheduler.schedule();
 }
@@ -27,9 +31,18 @@ void Recovery::checkDeadlines(Clock::time_point now) {
     for (auto& [_, p] : _scheduler.plugins()) {
         if (!p->busy() || p->callDeadline > now) continue;
         Millis budget = std::chrono::round<Millis>(p->callDeadline - p->callStarted);
+        if (p->callName == "stop") _scheduler.markStopTimedOut();  // never stopped cleanly, whenever it was
+        // An isolated plugin's runner is killed: the call completes, failed, and the plugin is
+        // failed, not stuck.
+        std::string killed = "killed: its " + std::string(p->callName) + " overran its deadline (" + formatDuration(budget) + ")";
+        if (_scheduler.context().executor.kill(p->callId, killed)) {
+            HOSTD_LOG(Error, p->name, "call overran its deadline; its runner is killed", {"call", std::string(p->callName)},
+                      {"deadline", formatDuration(budget)});
+            p->callDeadline = Clock::time_point::max();
+            continue;
+        }
         HOSTD_LOG(Error, p->name, "call overran its deadline; abandoned, never unloaded",
                   {"call", std::string(p->callName)}, {"deadline", formatDuration(budget)});
-        if (p->callName == "stop") _scheduler.markStopTimedOut();  // never stopped cleanly, whenever it was
         _scheduler.context().executor.abandon(p->callId);
         _scheduler.markAbandoned();
         _scheduler.apply(*p, LifecycleEvent::CallOverran, std::string(p->callName) + " overran its deadline");
@@ -45,6 +58,7 @@ void Recovery::checkDeadlines(Clock::time_point now) {
     if (_scheduler.draining() && now >= _scheduler.context().drainDeadline) {
         for (auto& [_, p] : _scheduler.plugins()) {
             if (!p->active()) continue;
+            if (p->busy() && p->callDeadline == Clock::time_point::max()) continue;  // its runner is being killed
             HOSTD_LOG(Error, p->name, "not stopped: the drain budget ran out",
                       {"stop_timeout", formatDuration(_scheduler.config().host.stopTimeout)}, {"state", std::string(stateName(p->state))});
             if (p->busy()) {

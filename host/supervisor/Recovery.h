@@ -23,8 +23,9 @@ public:
     void quarantine(Plugin& p, LifecycleEvent event, const std::string& why);
     void releaseQuarantine(Plugin& p, const std::string& why);
         /// Forgets its failures and crashes; a plugin without loaded code has its file read again.
-    void reportedFailure(const std::string& plugin, const std::string& message);
-        /// hostd_cb_report_failure: a running plugin stops, then counts as failed.
+    void reportedFailure(const FailureReport& report);
+        /// hostd_cb_report_failure, or an isolated plugin's runner ended: a running plugin
+        /// stops (its dependents first), then counts as failed.
     void checkDeadlines(Clock::time_point now);
         /// Abandons overrun calls, restarts plugins whose backoff is over, and in the drain
         /// abandons what the budget no longer covers.

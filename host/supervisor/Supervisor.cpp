@@ -8,6 +8,8 @@
 #include "Log.h"
 #include "LogOutput.h"
 #include "LogSetup.h"
+#include "ProcessExecutor.h"
+#include "RoutingExecutor.h"
 #include "StatusBoard.h"
 #include "SupervisorInternal.h"
 
@@ -39,7 +41,7 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
     });
     _loop.add(_executor->completionFd(), [this] { _scheduler.takeCompletions(); });
     _loop.add(FailureInbox::instance().fd(), [this] {
-        for (auto& [name, message] : FailureInbox::instance().take()) _scheduler.recovery().reportedFailure(name, message);
+        for (auto& report : FailureInbox::instance().take()) _scheduler.recovery().reportedFailure(report);
     });
     openControl(std::move(control));
     StatusBoard::instance().configApplied(_config);
@@ -49,6 +51,16 @@ Supervisor::Supervisor(ConfigPtr config, ConfigSource source, std::optional<Cont
 Supervisor::~Supervisor() = default;
 
 std::string Supervisor::pluginDir() const { return _source.pluginDir ? *_source.pluginDir : _config->host.pluginDir; }
+
+std::unique_ptr<PluginExecutor> Supervisor::makeExecutor() {
+    auto inProcess = std::make_unique<InProcessExecutor>([this](const LoadWatch::Job& job) { continueAfterHungLoad(job); });
+    auto isolated = std::make_unique<ProcessExecutor>(
+        ProcessExecutor::defaultRunnerPath(), [](const std::string& plugin, const std::string& message, bool runnerEnded) {
+            FailureInbox::instance().post({plugin, message, runnerEnded});
+        });
+    return std::make_unique<RoutingExecutor>(std::move(inProcess), std::move(isolated),
+                                             [this](const std::string& plugin) { return _config->isolated(plugin); });
+}
 
 SchedulerContext Supervisor::context() {
     return {_config,
@@ -200,6 +212,7 @@ void Supervisor::beginDrain(std::string_view why) {
     _configWatch.pause(true);  // edits wait for the next start
     StatusBoard::instance().phase(StatusBoard::Phase::Draining);
     setHostStopping(true);
+    _executor->setStopping(true);
     _drainStarted = Clock::now();
     _drainDeadline = _drainStarted + _config->host.stopTimeout;
     _notifier.extendTimeoutUntil(_drainDeadline);

@@ -78,13 +78,14 @@ private:
     void controlConfigChanged(const ConfigSnapshot& old);
     std::string pluginDir() const;
     SchedulerContext context();
+    std::unique_ptr<PluginExecutor> makeExecutor();
+        /// In hostd's process, or in a runner, as each plugin's isolation says.
 
     ConfigPtr _config;
     ConfigSource _source;
     EventLoop _loop;
     SignalSource _signals;
-    std::unique_ptr<PluginExecutor> _executor{
-        std::make_unique<InProcessExecutor>([this](const LoadWatch::Job& job) { continueAfterHungLoad(job); })};
+    std::unique_ptr<PluginExecutor> _executor{makeExecutor()};
     std::function<void(int)> _exitAfterTakeover = [](int code) { std::_Exit(code); };
     Notifier _notifier;
     std::unique_ptr<CrashHistory> _crashHistory;

@@ -1,0 +1,239 @@
+// hostd-runner: the process one isolated plugin runs in (isolation = process). hostd spawns it
+// with the socket on fd 3, the plugin's private copy on fd 4, pipes on fds 1 and 2, and its own
+// pid as the only argument; see RunnerProtocol.h for what is said on the socket.
+//
+// The runner never opens the operator's file and decides nothing: it loads what it is given,
+// runs the calls it is sent, one at a time, and turns the plugin's services into messages. It
+// dies with hostd (PR_SET_PDEATHSIG, and the parent is checked after setting it), and whatever
+// a plugin does to this process (exit, crash, close descriptors, hang) ends here; hostd reads
+// it from the runner's exit.
+
+#include "DescriptorCheck.h"
+#include "RunnerProtocol.h"
+
+#include <hostd/plugin.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <dlfcn.h>
+#include <mutex>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using namespace hostd::runner;
+
+constexpr int kExitSocketLost = 121;
+
+std::atomic<bool> gStopping{false};
+std::atomic<bool> gCallRunning{false};
+std::string gName;
+const hostd_type_descriptor* gDescriptor = nullptr;
+void* gHandle = nullptr;
+
+/// Sends one message; a plugin thread may call it too (a whole message is one send). A peer
+/// gone (hostd exited) ends the runner.
+void send(const Writer& w) {
+    for (;;) {
+        if (::send(kSocketFd, w.bytes().data(), w.bytes().size(), MSG_NOSIGNAL) >= 0) return;
+        if (errno == EINTR) continue;
+        if (errno == EBADF || errno == ENOTSOCK) {  // hostd reads this on the runner's stderr
+            static const char kWhy[] = "hostd-runner: the plugin closed or replaced the runner's socket (fd 3)\n";
+            (void)!::write(2, kWhy, sizeof kWhy - 1);
+            ::_exit(kExitSocketLost);
+        }
+        ::_exit(0);  // hostd went away
+    }
+}
+
+[[noreturn]] void fatal(const char* what) {
+    std::fprintf(stderr, "hostd-runner: %s: %s\n", what, std::strerror(errno));
+    ::_exit(120);
+}
+
+// The services, as a plugin in hostd's own process gets them (Plugin.cpp there).
+void cbLog(const hostd_type_context*, hostd_type_log_level level, const char* msg, size_t len) {
+    if (msg == nullptr) return;
+    send(Writer(Type::Log, 0, static_cast<std::int32_t>(level)).str({msg, std::min(len, kMaxLogText)}));
+}
+
+int cbIsStopping(const hostd_type_context*) { return gStopping.load() ? 1 : 0; }
+
+hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, size_t keyLen, hostd_type_str* out) {
+    if (config == nullptr || key == nullptr || out == nullptr) return HOSTD_ERR_NOT_FOUND;
+    for (size_t i = 0; i < config->count; ++i) {
+        const hostd_type_config_entry& e = config->entries[i];
+        if (e.key.len == keyLen && std::memcmp(e.key.ptr, key, keyLen) == 0) {
+            *out = e.value;
+            return HOSTD_OK;
+        }
+    }
+    return HOSTD_ERR_NOT_FOUND;
+}
+
+void cbReportFailure(const hostd_type_context*, const char* msg, size_t len) {
+    send(Writer(Type::ReportFailure).str(msg != nullptr ? std::string_view(msg, std::min(len, kMaxLogText)) : ""));
+}
+
+void cbThreadTag(const hostd_type_context*, const char* name, size_t len) {
+    std::string tag(name != nullptr ? std::string_view(name, std::min<size_t>(len, 15)) : "");
+    ::prctl(PR_SET_NAME, tag.c_str());
+}
+
+const hostd_type_services kServices = {
+    sizeof(hostd_type_services), 0, &cbLog, &cbIsStopping, &cbConfigGet, &cbReportFailure, &cbThreadTag,
+};
+hostd_type_context gContext{};
+
+/// Load: dlopen the image hostd gave, check its descriptor, say what it is.
+void load(Reader& in) {
+    gName = std::string(in.str());
+    gContext = {sizeof(hostd_type_context), 0, {gName.c_str(), gName.size()}, &kServices, nullptr};
+    std::string path = "/proc/self/fd/" + std::to_string(kImageFd);
+    gHandle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    std::string why;
+    if (gHandle == nullptr) {
+        const char* e = ::dlerror();
+        why = std::string("dlopen failed: ") + (e != nullptr ? e : "unknown error");
+    } else if (void* sym = ::dlsym(gHandle, HOSTD_ENTRY_SYMBOL); sym == nullptr) {
+        why = std::string("no symbol ") + HOSTD_ENTRY_SYMBOL + " (not a hostd plugin, or built without HOSTD_EXPORT)";
+    } else {
+        gDescriptor = reinterpret_cast<hostd_type_entry_fn>(sym)();
+        why = hostd::descriptorProblem(gDescriptor);
+    }
+    if (!why.empty()) {
+        send(Writer(Type::Loaded, 0, 1).str(why));
+        return;
+    }
+    Writer w(Type::Loaded);
+    w.str(gDescriptor->version != nullptr ? gDescriptor->version : "").u64(gDescriptor->reload != nullptr ? 1 : 0);
+    std::vector<std::string_view> required;
+    for (const char* const* r = gDescriptor->requires_plugins; r != nullptr && *r != nullptr; ++r) required.emplace_back(*r);
+    w.u64(required.size());
+    for (auto r : required) w.str(r);
+    send(w);
+}
+
+/// One call as received, run on the call thread.
+struct Call {
+    std::uint32_t id = 0;
+    CallKind kind = CallKind::Start;
+    std::vector<std::string> strings;  // keys and values, alternating
+    std::int64_t deadlineNs = 0;
+};
+
+void run(const Call& call) {
+    std::vector<hostd_type_config_entry> entries;
+    for (std::size_t i = 0; i + 1 < call.strings.size(); i += 2)
+        entries.push_back({{call.strings[i].data(), call.strings[i].size()}, {call.strings[i + 1].data(), call.strings[i + 1].size()}});
+    hostd_type_config config{entries.data(), entries.size()};
+    char buf[1024] = "";
+    hostd_type_message message{buf, sizeof buf};
+    hostd_type_result result = HOSTD_ERR_FAILED;
+    const hostd_type_descriptor* d = gDescriptor;
+    try {
+        switch (call.kind) {
+        case CallKind::Start: result = d->start(d->instance, &gContext, &config, &message); break;
+        case CallKind::Reload:
+            result = d->reload != nullptr ? d->reload(d->instance, &gContext, &config, &message) : HOSTD_OK;
+            break;
+        case CallKind::Stop: result = d->stop(d->instance, &gContext, call.deadlineNs, &message); break;
+        }
+    } catch (...) {
+        result = HOSTD_ERR_EXCEPTION;
+        std::snprintf(buf, sizeof buf, "%s", "exception escaped the plugin's C ABI callback");
+    }
+    buf[sizeof buf - 1] = '\0';
+    send(Writer(Type::CallDone, call.id, static_cast<std::int32_t>(result)).str(buf));
+}
+
+/// Runs calls in order on a thread of their own, so that the socket is still read while one
+/// runs (SetStopping during a start; hostd gone).
+class CallThread {
+public:
+    void post(Call call) {
+        std::lock_guard lock(_mutex);
+        _calls.push_back(std::move(call));
+        _wake.notify_one();
+    }
+
+private:
+    void loop() {
+        for (;;) {
+            Call call;
+            {
+                std::unique_lock lock(_mutex);
+                _wake.wait(lock, [this] { return !_calls.empty(); });
+                call = std::move(_calls.front());
+                _calls.pop_front();
+                gCallRunning = true;
+            }
+            run(call);
+            gCallRunning = false;
+        }
+    }
+    std::mutex _mutex;
+    std::condition_variable _wake;
+    std::deque<Call> _calls;
+    std::thread _thread{[this] { loop(); }};
+};
+
+Call parseCall(Reader& in) {
+    Call call;
+    call.id = in.header().id;
+    call.kind = static_cast<CallKind>(in.header().code);
+    if (call.kind == CallKind::Stop) {
+        call.deadlineNs = static_cast<std::int64_t>(in.u64());
+        return call;
+    }
+    std::uint64_t n = in.u64();
+    for (std::uint64_t i = 0; i < n && !in.bad(); ++i) {
+        call.strings.emplace_back(in.str());
+        call.strings.emplace_back(in.str());
+    }
+    return call;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Dies with hostd; if hostd is already gone, the parent is init (or a subreaper) by now.
+    if (argc != 2 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fatal("usage: hostd-runner PARENT_PID (started by hostd)");
+    if (std::to_string(::getppid()) != argv[1]) ::_exit(0);
+    ::close_range(kFirstFreeFd, ~0U, 0);  // nothing of hostd's beyond what was given
+    send(Writer(Type::Hello).u64(kProtocolVersion).u64(HOSTD_ABI_MAJOR).u64(HOSTD_ABI_MINOR).u64(static_cast<std::uint64_t>(::getpid())));
+    CallThread* calls = nullptr;  // started after the load: the constructors run alone
+    std::vector<char> buf(kMaxMessage);
+    for (;;) {
+        ssize_t n = ::recv(kSocketFd, buf.data(), buf.size(), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // hostd closed it: unload, or hostd went away
+        Reader in(buf.data(), static_cast<std::size_t>(n));
+        switch (in.type()) {
+        case Type::Load:
+            if (gDescriptor == nullptr) load(in);
+            if (gDescriptor != nullptr && calls == nullptr) calls = new CallThread;  // lives until _exit
+            break;
+        case Type::Call:
+            if (calls != nullptr && !in.bad()) calls->post(parseCall(in));
+            break;
+        case Type::SetStopping: gStopping = in.header().code != 0; break;
+        default: break;
+        }
+    }
+    // Unloaded: the plugin's destructors run, unless a call still runs its code (hostd gave up
+    // on it). No static destructors of the runner's own: _exit.
+    if (gHandle != nullptr && !gCallRunning) ::dlclose(gHandle);
+    ::_exit(0);
+}

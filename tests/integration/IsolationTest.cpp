@@ -1,0 +1,179 @@
+// Isolated plugins (isolation = process): the same .so and SDK run in a hostd-runner process of
+// their own. Each test runs plugin a isolated, breaking a rule or failing, beside b, a probe in
+// hostd's process, which keeps running throughout: what a does ends in its runner.
+#include "Harness.h"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace hostd::test {
+namespace {
+
+bool processGone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+class Isolation : public HostdTest {
+protected:
+    void SetUp() override {
+        HostdTest::SetUp();
+        install("b");
+        fs::create_directory(path("state"));
+    }
+    /// hostd's section (plus extra), a isolated with sectionA, b in hostd's process.
+    std::string config(const std::string& sectionA, const std::string& extra = "") const {
+        return hostSection("state_dir = " + path("state") + "\nrestart_burst = 2\n" + extra) +
+               probeSection("a", "isolation = process\n" + sectionA) + probeSection("b");
+    }
+    /// Starts hostd with a (fixture) isolated and b, and waits for its readiness line.
+    HostdProcess& startWith(const std::string& fixture, const std::string& sectionA, const std::string& ready,
+                            const std::string& extra = "") {
+        install("a", fixture);
+        writeConfig(config(sectionA, extra));
+        auto& hostd = start();
+        EXPECT_TRUE(waitForLog(ready)) << log();
+        return hostd;
+    }
+    /// The pid a's last start event was written from.
+    int lastStartPid(const std::string& name) const {
+        auto starts = events("start");
+        for (auto it = starts.rbegin(); it != starts.rend(); ++it)
+            if (it->name == name) return it->pid;
+        return 0;
+    }
+    /// SIGTERM; hostd drains b (and a, if it runs) and exits with code.
+    void drainExpecting(HostdProcess& hostd, int code) {
+        hostd.signal(SIGTERM);
+        EXPECT_EQ(hostd.waitExit(15s), code) << log();
+        EXPECT_EQ(countLog("plugin=b: stopped"), 1) << log();
+    }
+};
+
+TEST_F(Isolation, APluginRunsInARunnerOfItsOwnWithTheSameLifecycle) {
+    auto& hostd = startWith("probe", "log_lines = 3", "hostd: ready running=2");
+    int runner = lastStartPid("a");
+    EXPECT_NE(runner, 0);
+    EXPECT_NE(runner, hostd.pid());
+    EXPECT_EQ(lastStartPid("b"), hostd.pid());
+    EXPECT_TRUE(waitForLog("plugin=a: line 3 from=plugin")) << log();  // its log service, through the socket
+    std::ifstream comm("/proc/" + std::to_string(runner) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    EXPECT_EQ(name, "hostd-runner");
+    drainExpecting(hostd, 0);
+    EXPECT_EQ(countLog("plugin=a: stopped"), 1);
+    EXPECT_EQ(lastStartPid("a"), runner);
+    EXPECT_TRUE(processGone(runner)) << "the runner outlived hostd";
+}
+
+TEST_F(Isolation, ACrashInStartEndsTheRunnerNotHostdAndCountsTowardsQuarantine) {
+    auto& hostd = startWith("probe", "crash = start", "hostd: ready running=1 failed=1");
+    EXPECT_TRUE(waitForLog("plugin=a: start failed")) << log();
+    EXPECT_EQ(countLog("error=\"failed: its runner crashed (SIGSEGV) in start\""), 1);
+    ASSERT_TRUE(waitForLog("plugin=a: quarantined")) << log();  // restart_burst = 2: the second failure
+    EXPECT_EQ(countLog("error=\"failed: its runner crashed (SIGSEGV) in start\""), 2);
+    EXPECT_EQ(countLog("crashed in plugin"), 0);  // not hostd's crash: no crash history
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, ExitInStartIsTheRunnersExitStatus) {
+    auto& hostd = startWith("contain_exit", "", "hostd: ready running=1 failed=1");
+    EXPECT_EQ(countLog("plugin=a: contain: calling exit(3)"), 1);
+    EXPECT_EQ(countLog("its runner exited with status 3 in start"), 1) << log();
+    drainExpecting(hostd, 0);  // not 3: the plugin's exit code is not hostd's
+}
+
+TEST_F(Isolation, ClosingEveryDescriptorHarmsOnlyTheRunnerAndSaysSo) {
+    // In hostd's process: exit 7, "closed hostd's epoll". Here the runner's socket is lost.
+    auto& hostd = startWith("contain_closefds", "", "hostd: ready running=1 failed=1");
+    EXPECT_EQ(countLog("plugin=a: stderr: hostd-runner: the plugin closed or replaced the runner's socket (fd 3)"), 1) << log();
+    EXPECT_EQ(countLog("error=\"failed: its runner exited with status 121 in start\""), 1) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, SignalsUnblockedByAPluginAreItsRunnersAndTheDrainGoesOn) {
+    // In hostd's process the next SIGTERM kills hostd undrained. isolation in [hostd] isolates c too.
+    auto& hostd = startWith("contain_signals", "", "hostd: ready running=2", "isolation = process\n");
+    install("c", "contain_signals");
+    ASSERT_TRUE(waitForLog("plugin=c: started")) << log();
+    EXPECT_NE(lastStartPid("b"), hostd.pid());  // b too: [hostd] isolation = process
+    drainExpecting(hostd, 0);
+    EXPECT_EQ(countLog("plugin=a: stopped"), 1);
+    EXPECT_EQ(countLog("plugin=c: stopped"), 1);
+}
+
+TEST_F(Isolation, AStartThatNeverReturnsIsKilledAtItsDeadlineAndThePluginFailsNotStuck) {
+    auto& hostd = startWith("probe", "hang = start\nstart_timeout = 300ms", "hostd: ready running=1 failed=1");
+    EXPECT_EQ(countLog("plugin=a: call overran its deadline; its runner is killed call=start deadline=300ms"), 1) << log();
+    EXPECT_EQ(countLog("its runner was killed: its start overran its deadline (300ms)"), 1) << log();
+    EXPECT_EQ(countLog("stuck"), 0);
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, AStopThatNeverReturnsIsKilledSoTheDrainEndsWithinItsDeadline) {
+    auto& hostd = startWith("probe", "hang = stop\nstop_timeout = 300ms", "hostd: ready running=2");
+    auto begun = std::chrono::steady_clock::now();
+    drainExpecting(hostd, 4);  // a stop that timed out
+    EXPECT_LT(std::chrono::steady_clock::now() - begun, 10s);  // not the 30 s budget
+    EXPECT_EQ(countLog("plugin=a: call overran its deadline; its runner is killed call=stop"), 1) << log();
+}
+
+TEST_F(Isolation, ARunnerKilledFromOutsideIsLoggedAndRestartedInAFreshOne) {
+    auto& hostd = startWith("probe", "", "hostd: ready running=2");
+    int first = lastStartPid("a");
+    ASSERT_GT(first, 0);
+    ::kill(first, SIGKILL);
+    ASSERT_TRUE(waitForLog("plugin=a: its runner was killed (SIGKILL); restarting it")) << log();
+    ASSERT_TRUE(waitForEvents([](const std::vector<Event>& e) {
+        int starts = 0;
+        for (const auto& ev : e) starts += ev.kind == "start" && ev.name == "a" ? 1 : 0;
+        return starts == 2;
+    })) << log();
+    EXPECT_NE(lastStartPid("a"), first);
+    EXPECT_EQ(countLog("plugin=b: stopped"), 0);  // b does not depend on a
+    drainExpecting(hostd, 0);
+    EXPECT_EQ(countLog("plugin=a: stopped"), 2) << log();  // nothing to stop in the dead runner, then the drain
+}
+
+TEST_F(Isolation, AFailureReportedFromTheRunnerRestartsThePlugin) {
+    auto& hostd = startWith("probe", "report_failure_after_ms = 50", "hostd: ready running=2");
+    ASSERT_TRUE(waitForLog("plugin=a: plugin reported a failure; restarting it")) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, WhatThePluginPrintsIsLoggedAsItsOwn) {
+    auto& hostd = startWith("contain_print", "", "hostd: ready running=2");
+    EXPECT_TRUE(waitForLog("info plugin=a: stdout: contain: to stdout")) << log();
+    EXPECT_TRUE(waitForLog("warning plugin=a: stderr: contain: to stderr")) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, AConstructorThatNeverReturnsIsKilledAndHoldsNoLoader) {
+    // In hostd's process such a constructor holds the dynamic loader until a restart.
+    auto& hostd = startWith("probe_constructor_hang", "", "hostd: ready running=1", "load_timeout = 300ms\n");
+    EXPECT_EQ(countLog("plugin=a: cannot load plugin"), 1) << log();
+    EXPECT_EQ(countLog("did not return from its load within load_timeout (300ms); its runner was killed"), 1) << log();
+    install("c");  // in hostd's process: the loader is free
+    ASSERT_TRUE(waitForLog("plugin=c: started")) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, AConstructorThatCrashesIsALoadFailure) {
+    auto& hostd = startWith("probe_constructor_crash", "", "hostd: ready running=1");
+    EXPECT_EQ(countLog("its runner crashed (SIGSEGV) while loading the plugin"), 1) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, AnUnknownIsolationIsAConfigurationErrorWithItsLine) {
+    writeConfig(hostSection("isolation = sideways"));
+    auto& hostd = start({"--check-config"});
+    EXPECT_EQ(hostd.waitExit(15s), 78);
+    EXPECT_EQ(countLog(configPath() + ":3: isolation = 'sideways' is not one of in-process, process"), 1) << log();
+}
+
+}  // namespace
+}  // namespace hostd::test
