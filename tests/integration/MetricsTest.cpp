@@ -130,8 +130,10 @@ TEST_F(MetricsTest, ReadyzFollowsStartupAndTheDrain) {
     ASSERT_NE(port(), 0);  // listening before the plugins start: the start takes 1.5 s more
     auto early = json("/readyz", 503);
     EXPECT_EQ(early->getValue<std::string>("phase"), "starting");
-    // The call thread running start is the plugin's while the call lasts.
-    auto caller = findBy(json("/debug/threads")->getArray("threads"), "owner", "slow");
+    // The call thread running start is the plugin's while the call lasts (polled: under load
+    // the listener may answer before the load and the start have begun).
+    Poco::JSON::Object::Ptr caller;
+    waitUntil([&] { return (caller = findBy(json("/debug/threads")->getArray("threads"), "owner", "slow")) != nullptr; }, 15s);
     ASSERT_TRUE(caller) << "the thread running slow's start is not attributed to it";
     EXPECT_EQ(caller->getValue<std::string>("in_call"), "start");
     ASSERT_TRUE(waitForLog("hostd: ready"));
