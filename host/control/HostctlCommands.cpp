@@ -91,6 +91,8 @@ public:
             o->set("version", p.version);
             o->set("file", p.file);
             o->set("content", p.content);
+            o->set("isolation", p.isolation);
+            o->set("runner_pid", p.runnerPid);
             o->set("loaded_since", p.loadedSince ? wallTime(*p.loadedSince) : "");
             o->set("last_error", p.lastError);
             o->set("last_error_at", p.lastError.empty() ? "" : wallTime(p.lastErrorAt));

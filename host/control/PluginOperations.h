@@ -25,6 +25,8 @@ public:
         std::string version;   ///< Empty without loaded code; so are content and loadedSince.
         std::string file;
         std::string content;
+        std::string isolation;  ///< "in-process" or "process", as its code runs (or its section says).
+        int runnerPid = 0;      ///< isolation = process: its runner's pid while one lives.
         std::optional<Clock::time_point> loadedSince;
         std::string lastError;
         Clock::time_point lastErrorAt{};

@@ -67,8 +67,15 @@ void printStatus(const Object& r, std::ostream& out) {
                out);
 }
 
+/// "hostd", or "runner 1234" for an isolated plugin ("runner -" while none lives).
+std::string runsIn(const Object& p) {
+    if (text(p, "isolation") != "process") return "hostd";
+    std::string pid = text(p, "runner_pid");
+    return "runner " + (pid.empty() || pid == "0" ? std::string("-") : pid);
+}
+
 void printList(const Object& r, std::ostream& out) {
-    std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "VERSION", "LOADED", "REQUIRES", "SHA256", "REASON"}};
+    std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "VERSION", "LOADED", "REQUIRES", "CONTENT", "RUNS IN", "REASON"}};
     auto plugins = r.getArray("plugins");
     for (std::size_t i = 0; plugins && i < plugins->size(); ++i) {
         auto p = plugins->getObject(static_cast<unsigned>(i));
@@ -80,7 +87,7 @@ void printList(const Object& r, std::ostream& out) {
         if (!last.empty() && last != reason) reason += (reason.empty() ? "" : "; ") + std::string("last error: ") + last;
         if (!text(*p, "quarantined_since").empty()) reason += " (since " + text(*p, "quarantined_since") + ")";
         rows.push_back({text(*p, "name"), text(*p, "state"), text(*p, "version"), text(*p, "loaded_since"),
-                        deps.empty() ? "-" : deps, text(*p, "content").substr(0, 12), reason});
+                        deps.empty() ? "-" : deps, text(*p, "content").substr(0, 12), runsIn(*p), reason});
     }
     printTable(rows, out);
 }

@@ -55,11 +55,15 @@ std::vector<PluginOperations::PluginView> HostctlOperations::plugins() const {
         v.state = stateName(p->state);
         v.reason = p->reason;
         v.file = p->path;
+        bool isolated = _scheduler.config().isolated(name);
         if (p->image) {
             v.version = p->image->version();
             v.content = p->image->content();
             v.loadedSince = p->since;
+            isolated = p->image->isolated();
+            v.runnerPid = p->image->runnerPid();
         }
+        v.isolation = isolated ? "process" : "in-process";
         v.lastError = p->lastError;
         v.lastErrorAt = p->lastErrorAt;
         v.dependencies = p->dependencies;

@@ -1,6 +1,7 @@
 // Isolated plugins (isolation = process): the same .so and SDK run in a hostd-runner process of
 // their own. Each test runs plugin a isolated, breaking a rule or failing, beside b, a probe in
 // hostd's process, which keeps running throughout: what a does ends in its runner.
+#include "ControlSupport.h"
 #include "Harness.h"
 
 #include <cerrno>
@@ -17,10 +18,10 @@ namespace {
 
 bool processGone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
-class Isolation : public HostdTest {
+class Isolation : public ControlTest {
 protected:
     void SetUp() override {
-        HostdTest::SetUp();
+        ControlTest::SetUp();
         install("b");
         fs::create_directory(path("state"));
     }
@@ -64,6 +65,13 @@ TEST_F(Isolation, APluginRunsInARunnerOfItsOwnWithTheSameLifecycle) {
     std::string name;
     std::getline(comm, name);
     EXPECT_EQ(name, "hostd-runner");
+    auto list = hostctl({"list"});
+    EXPECT_NE(list.out.find("runner " + std::to_string(runner)), std::string::npos) << list.out;
+    auto plugins = json({"list"})->getArray("plugins");
+    ASSERT_EQ(plugins->size(), 2u);
+    EXPECT_EQ(plugins->getObject(0)->getValue<std::string>("isolation"), "process");
+    EXPECT_EQ(plugins->getObject(0)->getValue<int>("runner_pid"), runner);
+    EXPECT_EQ(plugins->getObject(1)->getValue<std::string>("isolation"), "in-process");
     drainExpecting(hostd, 0);
     EXPECT_EQ(countLog("plugin=a: stopped"), 1);
     EXPECT_EQ(lastStartPid("a"), runner);
