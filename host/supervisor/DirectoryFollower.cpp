@@ -202,7 +202,10 @@ void DirectoryFollower::fileReady(const std::string& fileName) {
     try {
         std::optional<PluginFile> ahead = _prefetch != nullptr ? _prefetch->take(fileName) : std::nullopt;
         PluginFile file = ahead ? std::move(*ahead) : PluginFile::read(_dir->fd(), fileName, trustPolicy(*name));
-        if (existing && ((existing->image && existing->image->content() == file.content && !existing->candidate) ||
+        // The same content is nothing to do, unless it runs elsewhere than its isolation now says.
+        bool sameRunning = existing && existing->image && existing->image->content() == file.content &&
+                           existing->image->isolated() == config().isolated(*name);
+        if (existing && ((sameRunning && !existing->candidate) ||
                          (existing->candidate && existing->candidate->content() == file.content) ||
                          existing->rejected == file.content)) {
             fileTaken(*existing);

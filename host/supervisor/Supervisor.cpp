@@ -295,6 +295,11 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
         } else if (wasEnabled && !enabled) {
             HOSTD_LOG(Notice, name, "disabled by configuration; stopping it and its dependents");
             _scheduler.requestStop(*p, AfterStop::Disable);
+        } else if (p->image && p->image->isolated() != _config->isolated(name) && enabled) {
+            // Its code is loaded again where it is to run; as for an upgrade, its dependents
+            // stop first and the new load is started (or rolled back) in its place.
+            HOSTD_LOG(Notice, name, "isolation changed; loading it again", {"isolation", _config->isolated(name) ? "process" : "in-process"});
+            _directory.fileReady(name + ".so");
         } else if (!wasEnabled && enabled && p->state == PluginState::Disabled) {
             HOSTD_LOG(Notice, name, "enabled by configuration");
             _directory.fileReady(name + ".so");

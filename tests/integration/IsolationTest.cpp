@@ -176,6 +176,28 @@ TEST_F(Isolation, AConstructorThatCrashesIsALoadFailure) {
     drainExpecting(hostd, 0);
 }
 
+TEST_F(Isolation, AReloadThatChangesIsolationRestartsThePluginWhereItIsToRunDependentsFirst) {
+    install("a");
+    writeConfig(config("") + "requires = a\n");  // b requires a
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2")) << log();
+    int runner = lastStartPid("a");
+    ASSERT_NE(runner, hostd.pid());
+    writeConfig(hostSection("state_dir = " + path("state")) + probeSection("a") + probeSection("b", "requires = a"));
+    ASSERT_TRUE(waitForLog("plugin=a: isolation changed; loading it again isolation=in-process")) << log();
+    ASSERT_TRUE(waitForEvents([](const std::vector<Event>& e) { return names(e).size() == 6; })) << log();
+    // b stops before a, a starts again (in hostd), then b.
+    EXPECT_EQ(names(events()), (std::vector<std::string>{"a", "b", "b", "a", "a", "b"}));
+    EXPECT_EQ(lastStartPid("a"), hostd.pid());
+    ASSERT_TRUE(waitUntil([&] { return processGone(runner); }, 15s)) << "the old runner lives on";
+    writeConfig(config("") + "requires = a\n");  // and back
+    ASSERT_TRUE(waitForLog("plugin=a: isolation changed; loading it again isolation=process")) << log();
+    ASSERT_TRUE(waitForEvents([](const std::vector<Event>& e) { return names(e).size() == 10; })) << log();
+    EXPECT_NE(lastStartPid("a"), hostd.pid());
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0) << log();
+}
+
 TEST_F(Isolation, AnUnknownIsolationIsAConfigurationErrorWithItsLine) {
     writeConfig(hostSection("isolation = sideways"));
     auto& hostd = start({"--check-config"});
