@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libpoco-dev libcap-dev libssl-dev libxxhash-dev
+  libpoco-dev libcap-dev libssl-dev libxxhash-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   abigail-tools   # abidiff for the SDK's ABI test (skipped without it)
   dpkg-dev        # dpkg-deb and dpkg-shlibdeps: the .deb (cpack -G DEB) and its test

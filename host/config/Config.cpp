@@ -31,7 +31,10 @@ const std::set<std::string, std::less<>> kLogLevels{"error", "warning", "notice"
 /// Keys of a [plugin.NAME] section that configure the host, not the plugin.
 const std::set<std::string, std::less<>> kPluginHostKeys{"enabled",        "requires", "stop_timeout", "start_timeout",
                                                          "reload_timeout", "restart",  "sha256",       "log_level",
-                                                         "log_rate_limit", "isolation"};
+                                                         "log_rate_limit", "isolation",
+                                                         // Confinement (isolated plugins only)
+                                                         "user", "group", "capabilities", "rlimit_nofile", "rlimit_as",
+                                                         "rlimit_nproc", "rlimit_core", "seccomp", "seccomp_allow"};
 
 /// A value as written, before validation.
 struct RawValue {
@@ -292,10 +295,17 @@ public:
             } else if (key == "isolation") {
                 bool isolated = false;
                 if (isolation(v, isolated)) p.isolated = isolated;
+            } else if (isConfinementKey(key)) {
+                if (auto bad = applyConfinementKey(key, v.value, p.confinement); !bad.empty()) error(v.origin, bad);
             } else {
                 p.settings.push_back({key, v.value, v.origin});
             }
         }
+        if (!(p.isolated ? *p.isolated : out.host.isolated))
+            for (const auto& [key, origin] : p.origins)
+                if (isConfinementKey(key))
+                    error(origin, key + " applies only to an isolated plugin (isolation = process): in hostd's process it "
+                                        "cannot be honoured");
         out.plugins.emplace(name, std::move(p));
     }
 

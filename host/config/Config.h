@@ -33,6 +33,23 @@ struct PluginSetting {
     Origin origin;
 };
 
+/// What an isolated plugin's runner is confined to (isolation = process only: in hostd's process
+/// none of it can be honoured). Applied by hostd-runner before the plugin loads (the filter
+/// after it loads, before its start).
+struct Confinement {
+    std::string user;                            ///< Empty: hostd's.
+    std::string group;                           ///< Empty: the user's primary group (or hostd's).
+    std::optional<std::vector<std::string>> capabilities;  ///< Kept (libcap names); unset: what the runner gets.
+    std::vector<std::pair<std::string, std::string>> rlimits;  ///< rlimit_nofile, _as, _nproc, _core as written, valid.
+    std::string seccomp = "default";             ///< default (deny what no service needs), strict (@system-service only) or off.
+    std::vector<std::string> seccompAllow;       ///< Syscalls allowed besides.
+
+    bool operator==(const Confinement&) const = default;
+};
+
+/// Keys of a [plugin.NAME] section that confine its runner (Confinement).
+bool isConfinementKey(const std::string& key);
+
 /// A [plugin.NAME] section after merging the main file and drop-ins.
 struct PluginSection {
     std::string name;
@@ -47,6 +64,7 @@ struct PluginSection {
     std::string logLevel;                   ///< Filter for the plugin's own lines, or empty: the host's.
     std::optional<int> logRateLimit;        ///< Overrides [hostd] log_rate_limit.
     std::optional<bool> isolated;           ///< isolation = process (true) or in-process; overrides [hostd].
+    Confinement confinement;                ///< Isolated plugins only.
     std::map<std::string, Origin> origins;  ///< Where each host key of the section was set.
     std::vector<PluginSetting> settings;    ///< Plugin-specific keys, in order of first appearance.
 

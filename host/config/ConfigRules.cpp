@@ -42,7 +42,8 @@ struct LimitKey {
     bool isSize;
 };
 
-constexpr LimitKey kLimitKeys[] = {{"rlimit_nofile", false}, {"rlimit_core", true}, {"rlimit_fsize", true}};
+constexpr LimitKey kLimitKeys[] = {{"rlimit_nofile", false}, {"rlimit_core", true}, {"rlimit_fsize", true},
+                                   {"rlimit_as", true},      {"rlimit_nproc", false}};
 
 constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
 
@@ -113,6 +114,42 @@ std::string checkLimit(const std::string& key, const std::string& value) {
     // The kernel caps open files at fs.nr_open; "unlimited" would fail at every start.
     if (key == "rlimit_nofile" && spec->kind == LimitSpec::Kind::Set && spec->hard == LimitSpec::kUnlimited)
         return key + " = '" + value + "': open files cannot be unlimited (the kernel caps them at fs.nr_open)";
+    return {};
+}
+
+bool isConfinementKey(const std::string& key) {
+    return key == "user" || key == "group" || key == "capabilities" || key == "rlimit_nofile" || key == "rlimit_as" ||
+           key == "rlimit_nproc" || key == "rlimit_core" || key == "seccomp" || key == "seccomp_allow";
+}
+
+std::string applyConfinementKey(const std::string& key, const std::string& value, Confinement& out) {
+    if (key == "user" || key == "group") {
+        if (auto bad = checkAccountName(key, value); !bad.empty()) return bad;
+        (key == "user" ? out.user : out.group) = value;
+    } else if (key == "capabilities") {
+        std::vector<std::string> caps;
+        if (auto bad = parseCapabilities(value, caps); !bad.empty()) return bad;
+        out.capabilities = std::move(caps);
+    } else if (key.starts_with("rlimit_")) {
+        if (auto bad = checkLimit(key, value); !bad.empty()) return bad;
+        if (auto spec = parseLimit(value, key == "rlimit_as" || key == "rlimit_core"); spec && spec->kind == LimitSpec::Kind::SoftToHard)
+            return key + " = 'hard' is for [hostd]; give a runner its limit as N or SOFT:HARD";
+        std::erase_if(out.rlimits, [&](const auto& r) { return r.first == key; });
+        out.rlimits.emplace_back(key, value);
+    } else if (key == "seccomp") {
+        if (value != "default" && value != "strict" && value != "off")
+            return "seccomp = '" + value + "' is not one of default, strict, off";
+        out.seccomp = value;
+    } else if (key == "seccomp_allow") {
+        out.seccompAllow.clear();
+        for (auto& name : splitList(value)) {
+            bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+            });
+            if (!valid) return "seccomp_allow: '" + name + "' is not a system call name";
+            out.seccompAllow.push_back(name);
+        }
+    }
     return {};
 }
 

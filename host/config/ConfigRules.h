@@ -53,6 +53,12 @@ std::string checkLimit(const std::string& key, const std::string& value);
     /// For the configuration validator: an empty string if value is valid for the key
     /// rlimit_nofile, rlimit_core or rlimit_fsize, else the message saying why not.
 
+struct Confinement;
+
+std::string applyConfinementKey(const std::string& key, const std::string& value, Confinement& out);
+    /// For the configuration validator: sets key (isConfinementKey) of out from value, or
+    /// returns the message saying why value is not valid for it.
+
 std::string checkSocketPath(const std::string& key, const std::string& value);
     /// For the configuration validator: empty if value is empty (no socket) or an absolute
     /// path that fits in a sockaddr_un, else the message.

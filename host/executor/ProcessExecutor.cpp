@@ -1,6 +1,7 @@
 #include "ProcessExecutor.h"
 
 #include "Log.h"
+#include "RunnerConfinement.h"
 #include "RunnerProtocol.h"
 
 #include <algorithm>
@@ -42,6 +43,8 @@ struct ProcessExecutor::Runner {
     bool unloading = false;
     std::string killedWhy;  // set when hostd kills it: what its end is said to be
     std::string how;        // its end, once it ended: "exited with status 3", "crashed (SIGSEGV)"
+    Confinement confinement;  // as configured when it was spawned
+    std::string violation;    // the system call seccomp refused, if it did
     // Hello and Loaded, while it loads.
     bool greeted = false, loaded = false;
     std::string loadError, version;
@@ -133,9 +136,10 @@ std::string ProcessExecutor::defaultRunnerPath() {
     return HOSTD_LIBEXECDIR "/hostd/hostd-runner";
 }
 
-ProcessExecutor::ProcessExecutor(std::string runnerPath, Failed onFailed)
+ProcessExecutor::ProcessExecutor(std::string runnerPath, Failed onFailed, Configuration config)
     : _runnerPath(std::move(runnerPath)),
       _onFailed(std::move(onFailed)),
+      _config(std::move(config)),
       _epoll(::epoll_create1(EPOLL_CLOEXEC)),
       _wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       _epollWatch(_epoll.get(), "the isolated plugins' epoll") {
@@ -213,9 +217,19 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     }
     proto::Writer stopping(proto::Type::SetStopping, 0, _stopping ? 1 : 0);
     (void)::send(r->socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL);
+    proto::Writer confine(proto::Type::Confine);
+    r->confinement = confinementOf(plugin);
+    try {
+        resolveConfinement(r->confinement).write(confine);
+    } catch (const LoadError&) {
+        killGroup(*r, SIGKILL);
+        ended(*r);
+        throw;
+    }
     proto::Writer load(proto::Type::Load);
     load.str(plugin);
-    if (::send(r->socket.get(), load.bytes().data(), load.bytes().size(), MSG_NOSIGNAL) < 0) {
+    if (::send(r->socket.get(), confine.bytes().data(), confine.bytes().size(), MSG_NOSIGNAL) < 0 ||
+        ::send(r->socket.get(), load.bytes().data(), load.bytes().size(), MSG_NOSIGNAL) < 0) {
         killGroup(*r, SIGKILL);
         ended(*r);
         throw LoadError("runner: " + std::string(std::strerror(errno)));
@@ -290,6 +304,7 @@ void ProcessExecutor::readSocket(Runner& r, int budget) {
             }
             break;
         case proto::Type::Log: Log::writePluginLine(logLevelOf(in.header().code), r.plugin, in.str()); break;
+        case proto::Type::Violation: r.violation = syscallName(in.header().code); break;
         case proto::Type::ReportFailure:
             if (!r.unloading) _onFailed(r.plugin, std::string(in.str()), false);
             break;
@@ -329,6 +344,8 @@ void ProcessExecutor::ended(Runner& r) {
     readOutput(r, true);
     if (!r.killedWhy.empty())
         r.how = r.killedWhy;
+    else if (!r.violation.empty() && (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) && info.si_status == SIGSYS)
+        r.how = "was killed by seccomp: " + r.violation;
     else if (info.si_code == CLD_EXITED)
         r.how = "exited with status " + std::to_string(info.si_status);
     else if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
@@ -383,9 +400,18 @@ std::unique_ptr<PluginCode> ProcessExecutor::load(PluginFile file, Millis timeou
 
 bool ProcessExecutor::unload(const std::string&, std::unique_ptr<PluginCode> code, Millis timeout) {
     if (!code) return true;
-    auto& rc = static_cast<RunnerCode&>(*code);
-    Runner& r = *rc.runner;
-    if (!r.alive) return true;
+    retire(*static_cast<RunnerCode&>(*code).runner, timeout);
+    return true;
+}
+
+Confinement ProcessExecutor::confinementOf(const std::string& plugin) const {
+    ConfigPtr config = _config ? _config() : nullptr;
+    const PluginSection* section = config ? config->plugin(plugin) : nullptr;
+    return section != nullptr ? section->confinement : Confinement{};
+}
+
+void ProcessExecutor::retire(Runner& r, Millis timeout) {
+    if (!r.alive) return;
     r.unloading = true;
     ::epoll_ctl(_epoll.get(), EPOLL_CTL_DEL, r.socket.get(), nullptr);
     _byFd.erase(r.socket.get());
@@ -396,12 +422,15 @@ bool ProcessExecutor::unload(const std::string&, std::unique_ptr<PluginCode> cod
         r.killedWhy = "killed: its unload did not return within load_timeout";  // said above
         ended(r);
     }
-    return true;
 }
 
 std::uint64_t ProcessExecutor::call(PluginCall which, PluginCode& code, const CallRequest& request) {
     auto& rc = static_cast<RunnerCode&>(code);
     std::uint64_t id = _nextId++;
+    if (which == PluginCall::Start && rc.runner->alive && rc.runner->confinement != confinementOf(rc.file.name)) {
+        HOSTD_LOG(Info, rc.file.name, "its confinement changed; a new runner starts it", {"pid", std::to_string(rc.runner->pid)});
+        retire(*rc.runner, rc.loadTimeout);
+    }
     if (!rc.runner->alive && which == PluginCall::Start) {
         try {  // the plugin starts again after its runner ended: a fresh one, from the same copy
             rc.runner = spawn(rc.file.name, rc.file.memfd.get(), rc.loadTimeout);

@@ -29,8 +29,11 @@ public:
         /// A running plugin reported a failure (hostd_cb_report_failure), or its runner ended
         /// while no call was in flight.
 
-    ProcessExecutor(std::string runnerPath, Failed onFailed);
-        /// Throws std::system_error.
+    using Configuration = std::function<ConfigPtr()>;
+
+    ProcessExecutor(std::string runnerPath, Failed onFailed, Configuration config);
+        /// config: the configuration in effect, whose [plugin.NAME] confinement a runner gets
+        /// when it is spawned. Throws std::system_error.
     ~ProcessExecutor() override;
         /// Kills and reaps every runner still there.
 
@@ -61,9 +64,12 @@ private:
     void watch(const std::shared_ptr<Runner>& r);
     void unwatch(Runner& r);
     void complete(std::uint64_t id, CallResult result);
+    void retire(Runner& r, Millis timeout);
+    Confinement confinementOf(const std::string& plugin) const;
 
     std::string _runnerPath;
     Failed _onFailed;
+    Configuration _config;
     UniqueFd _epoll;
     UniqueFd _wake;  // in _epoll: completions made without a runner's help
     HostFds::Watched _epollWatch;

@@ -33,7 +33,12 @@ enum class Type : std::uint32_t {
     Log = 6,            ///< code = hostd_type_log_level, str text.
     ReportFailure = 7,  ///< str text.
     SetStopping = 8,    ///< code = 0 or 1: what hostd_cb_is_stopping answers.
+    Confine = 9,        ///< hostd -> runner, before Load: see Confine.h.
+    Violation = 10,     ///< runner -> hostd: code = the system call seccomp refused; the runner then dies by SIGSYS.
 };
+
+constexpr std::uint64_t kKeepId = ~std::uint64_t{0};  ///< Confine: uid or gid unchanged.
+enum class SeccompMode : std::uint64_t { Off = 0, Default = 1, Strict = 2 };
 
 enum class CallKind : std::int32_t { Start = 0, Reload = 1, Stop = 2 };
 

@@ -8,6 +8,7 @@
 // a plugin does to this process (exit, crash, close descriptors, hang) ends here; hostd reads
 // it from the runner's exit.
 
+#include "Confine.h"
 #include "DescriptorCheck.h"
 #include "RunnerProtocol.h"
 
@@ -41,6 +42,8 @@ std::atomic<bool> gCallRunning{false};
 std::string gName;
 const hostd_type_descriptor* gDescriptor = nullptr;
 void* gHandle = nullptr;
+Confinement gConfinement;
+std::string gConfineError;  // what failed to confine the runner: the load is refused with it
 
 /// Sends one message; a plugin thread may call it too (a whole message is one send). A peer
 /// gone (hostd exited) ends the runner.
@@ -101,9 +104,11 @@ void load(Reader& in) {
     gName = std::string(in.str());
     gContext = {sizeof(hostd_type_context), 0, {gName.c_str(), gName.size()}, &kServices, nullptr};
     std::string path = "/proc/self/fd/" + std::to_string(kImageFd);
-    gHandle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    gHandle = gConfineError.empty() ? ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
     std::string why;
-    if (gHandle == nullptr) {
+    if (!gConfineError.empty()) {
+        why = "cannot confine its runner: " + gConfineError;
+    } else if (gHandle == nullptr) {
         const char* e = ::dlerror();
         why = std::string("dlopen failed: ") + (e != nullptr ? e : "unknown error");
     } else if (void* sym = ::dlsym(gHandle, HOSTD_ENTRY_SYMBOL); sym == nullptr) {
@@ -111,8 +116,10 @@ void load(Reader& in) {
     } else {
         gDescriptor = reinterpret_cast<hostd_type_entry_fn>(sym)();
         why = hostd::descriptorProblem(gDescriptor);
+        if (why.empty()) why = installFilter(gConfinement);  // after the load, before any call
     }
     if (!why.empty()) {
+        gDescriptor = nullptr;  // hostd ends this runner
         send(Writer(Type::Loaded, 0, 1).str(why));
         return;
     }
@@ -208,9 +215,11 @@ Call parseCall(Reader& in) {
 }  // namespace
 
 // In a sanitizer build, a plugin's crash must still end the runner by its signal, which is what
-// hostd reports ("crashed (SIGSEGV) in start"), not by the sanitizer's exit status 1.
+// hostd reports ("crashed (SIGSEGV) in start"), not by the sanitizer's exit status 1; and a
+// plugin's exit() must not run the leak check, which needs ptrace (the filter refuses it) and
+// would report the plugin's leaks, not the runner's.
 extern "C" __attribute__((visibility("default"), used)) const char* __asan_default_options() {
-    return "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigill=0:handle_sigfpe=0";
+    return "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigill=0:handle_sigfpe=0:detect_leaks=0";
 }
 
 int main(int argc, char** argv) {
@@ -235,6 +244,12 @@ int main(int argc, char** argv) {
             if (calls != nullptr && !in.bad()) calls->post(parseCall(in));
             break;
         case Type::SetStopping: gStopping = in.header().code != 0; break;
+        case Type::Confine:
+            if (gDescriptor == nullptr && gHandle == nullptr) {
+                gConfinement = Confinement::read(in);
+                gConfineError = in.bad() ? "a bad Confine message" : confineBeforeLoad(gConfinement);
+            }
+            break;
         default: break;
         }
     }

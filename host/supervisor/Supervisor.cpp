@@ -55,9 +55,11 @@ std::string Supervisor::pluginDir() const { return _source.pluginDir ? *_source.
 std::unique_ptr<PluginExecutor> Supervisor::makeExecutor() {
     auto inProcess = std::make_unique<InProcessExecutor>([this](const LoadWatch::Job& job) { continueAfterHungLoad(job); });
     auto isolated = std::make_unique<ProcessExecutor>(
-        ProcessExecutor::defaultRunnerPath(), [](const std::string& plugin, const std::string& message, bool runnerEnded) {
+        ProcessExecutor::defaultRunnerPath(),
+        [](const std::string& plugin, const std::string& message, bool runnerEnded) {
             FailureInbox::instance().post({plugin, message, runnerEnded});
-        });
+        },
+        [this] { return _config; });
     return std::make_unique<RoutingExecutor>(std::move(inProcess), std::move(isolated),
                                              [this](const std::string& plugin) { return _config->isolated(plugin); });
 }
@@ -300,6 +302,9 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
             // stop first and the new load is started (or rolled back) in its place.
             HOSTD_LOG(Notice, name, "isolation changed; loading it again", {"isolation", _config->isolated(name) ? "process" : "in-process"});
             _directory.fileReady(name + ".so");
+        } else if (p->image && p->image->isolated() && a && b && a->confinement != b->confinement && p->active()) {
+            HOSTD_LOG(Notice, name, "confinement changed; restarting it in a new runner");
+            _scheduler.requestStop(*p, AfterStop::Restart);
         } else if (!wasEnabled && enabled && p->state == PluginState::Disabled) {
             HOSTD_LOG(Notice, name, "enabled by configuration");
             _directory.fileReady(name + ".so");

@@ -1,8 +1,7 @@
 // Isolated plugins (isolation = process): the same .so and SDK run in a hostd-runner process of
 // their own. Each test runs plugin a isolated, breaking a rule or failing, beside b, a probe in
 // hostd's process, which keeps running throughout: what a does ends in its runner.
-#include "ControlSupport.h"
-#include "Harness.h"
+#include "IsolationSupport.h"
 
 #include <cerrno>
 #include <chrono>
@@ -15,44 +14,6 @@ namespace fs = std::filesystem;
 
 namespace hostd::test {
 namespace {
-
-bool processGone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
-
-class Isolation : public ControlTest {
-protected:
-    void SetUp() override {
-        ControlTest::SetUp();
-        install("b");
-        fs::create_directory(path("state"));
-    }
-    /// hostd's section (plus extra), a isolated with sectionA, b in hostd's process.
-    std::string config(const std::string& sectionA, const std::string& extra = "") const {
-        return hostSection("state_dir = " + path("state") + "\nrestart_burst = 2\n" + extra) +
-               probeSection("a", "isolation = process\n" + sectionA) + probeSection("b");
-    }
-    /// Starts hostd with a (fixture) isolated and b, and waits for its readiness line.
-    HostdProcess& startWith(const std::string& fixture, const std::string& sectionA, const std::string& ready,
-                            const std::string& extra = "") {
-        install("a", fixture);
-        writeConfig(config(sectionA, extra));
-        auto& hostd = start();
-        EXPECT_TRUE(waitForLog(ready)) << log();
-        return hostd;
-    }
-    /// The pid a's last start event was written from.
-    int lastStartPid(const std::string& name) const {
-        auto starts = events("start");
-        for (auto it = starts.rbegin(); it != starts.rend(); ++it)
-            if (it->name == name) return it->pid;
-        return 0;
-    }
-    /// SIGTERM; hostd drains b (and a, if it runs) and exits with code.
-    void drainExpecting(HostdProcess& hostd, int code) {
-        hostd.signal(SIGTERM);
-        EXPECT_EQ(hostd.waitExit(15s), code) << log();
-        EXPECT_EQ(countLog("plugin=b: stopped"), 1) << log();
-    }
-};
 
 TEST_F(Isolation, APluginRunsInARunnerOfItsOwnWithTheSameLifecycle) {
     auto& hostd = startWith("probe", "log_lines = 3", "hostd: ready running=2");
