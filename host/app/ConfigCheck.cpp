@@ -134,6 +134,10 @@ int checkConfig(const ConfigSource& source, bool verbose, std::ostream& out) {
         return kExitConfig;
     }
     if (verbose) printEffective(*load.config, out);
+    // A runner is given only what hostd holds: what to keep when hostd drops privileges.
+    std::string needs;
+    for (const auto& n : runnerNeeds(*load.config)) needs += (needs.empty() ? "" : ", ") + n.capability + " (" + n.why + ")";
+    if (!needs.empty()) out << "isolated plugins need these capabilities of hostd: " << needs << "\n";
     out << "configuration OK";
     if (warnings > 0) out << " (" << warnings << " warning(s))";
     out << "\n";

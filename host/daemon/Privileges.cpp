@@ -118,15 +118,36 @@ void shrinkBoundingSet(const std::vector<cap_value_t>& keep) {
     if (cap_iab_set_proc(iab.get()) != 0) fail("cap_iab_set_proc (bounding, inheritable and ambient sets)");
 }
 
-/// Sets permitted and effective to exactly keep; inheritable stays empty.
-void keepOnly(const std::vector<cap_value_t>& keep) {
+/// Sets permitted and effective to exactly keep; inheritable stays empty. forRunners are
+/// permitted, inheritable and ambient, not effective: hostd does not use them, its runners do.
+void keepOnly(const std::vector<cap_value_t>& keep, const std::vector<cap_value_t>& forRunners) {
     CapPtr caps(cap_init());
     if (!caps) fail("cap_init");
     if (!keep.empty() && (cap_set_flag(caps.get(), CAP_PERMITTED, static_cast<int>(keep.size()), keep.data(), CAP_SET) != 0 ||
                           cap_set_flag(caps.get(), CAP_EFFECTIVE, static_cast<int>(keep.size()), keep.data(), CAP_SET) != 0))
         fail("cap_set_flag");
+    for (cap_value_t c : forRunners)
+        if (cap_set_flag(caps.get(), CAP_PERMITTED, 1, &c, CAP_SET) != 0 || cap_set_flag(caps.get(), CAP_INHERITABLE, 1, &c, CAP_SET) != 0)
+            fail("cap_set_flag");
     if (cap_set_proc(caps.get()) != 0) fail("cap_set_proc");
     if (cap_reset_ambient() != 0) fail("cap_reset_ambient");
+    for (cap_value_t c : forRunners)
+        if (cap_set_ambient(c, CAP_SET) != 0) fail("cap_set_ambient");
+}
+
+/// runnerNeeds() that the process holds, as values; a warning for each it does not.
+std::vector<cap_value_t> keptForRunners(const ConfigSnapshot& config) {
+    std::vector<cap_value_t> out;
+    for (const auto& need : runnerNeeds(config)) {
+        cap_value_t c = 0;
+        if (cap_from_name(need.capability.c_str(), &c) != 0) continue;
+        if (!permitted(c))
+            HOSTD_LOG(Warning, "", "an isolated plugin needs a capability hostd does not hold; its runner cannot be confined so",
+                      {"capability", need.capability}, {"for", need.why});
+        else if (std::find(out.begin(), out.end(), c) == out.end())
+            out.push_back(c);
+    }
+    return out;
 }
 
 /// Root only: sets the group and supplementary groups, then the user, as configured.
@@ -169,6 +190,22 @@ std::size_t threadCount() {
 
 }  // namespace
 
+std::vector<RunnerNeed> runnerNeeds(const ConfigSnapshot& config) {
+    std::vector<RunnerNeed> needs;
+    for (const auto& [name, section] : config.plugins) {
+        if (!config.isolated(name)) continue;
+        const Confinement& c = section.confinement;
+        std::string plugin = " of plugin." + name;
+        if (!c.user.empty() || !c.group.empty()) {
+            needs.push_back({"cap_setuid", (c.user.empty() ? "group" : "user") + plugin});
+            needs.push_back({"cap_setgid", (c.user.empty() ? "group" : "user") + plugin});
+        }
+        if (c.capabilities)
+            for (const auto& cap : *c.capabilities) needs.push_back({cap, "capabilities" + plugin});
+    }
+    return needs;
+}
+
 void dropPrivileges(const ConfigSnapshot& config) {
     const HostSettings& h = config.host;
     bool configured = !h.user.empty() || !h.group.empty() || config.hostOrigins.count("capabilities") > 0;
@@ -181,13 +218,17 @@ void dropPrivileges(const ConfigSnapshot& config) {
         throw StartupError(kExitSoftware, "cannot drop privileges: " + std::to_string(threads) +
                                               " threads exist, and capabilities and ids are per thread");
     std::vector<cap_value_t> keep = keepable(config);
-    shrinkBoundingSet(keep);
+    std::vector<cap_value_t> forRunners = keptForRunners(config);
+    std::vector<cap_value_t> bounding = keep;
+    bounding.insert(bounding.end(), forRunners.begin(), forRunners.end());
+    shrinkBoundingSet(bounding);
     if (root)
         switchIdentity(config);
     else if (!h.user.empty() || !h.group.empty())
         HOSTD_LOG(Warning, "", "user and group are ignored: switching them needs starting as root",
                   {"user", h.user}, {"group", h.group});
-    keepOnly(keep);
+    std::erase_if(forRunners, [&](cap_value_t c) { return std::find(keep.begin(), keep.end(), c) != keep.end(); });
+    keepOnly(keep, forRunners);
     // A uid change clears the dumpable flag, so no core would ever be written; an explicit
     // rlimit_core asks for them.
     rlimit core{};

@@ -26,6 +26,22 @@ struct HostSettings;
 /// before any thread exists, so that every thread (the host's, and those plugins start)
 /// inherits the result. dropPrivileges() refuses to run otherwise.
 
+/// Isolated plugins (isolation = process): a runner can only be given what hostd holds. The
+/// capabilities their confinement needs (cap_setuid and cap_setgid for a user or group, each
+/// of their capabilities) are kept besides the configured ones, permitted but not effective,
+/// and passed to runners as inheritable and ambient capabilities, which also reach what any
+/// plugin in hostd's process executes.
+
+/// A capability isolated plugins need of hostd, and which plugin's key needs it.
+struct RunnerNeed {
+    std::string capability;  ///< As libcap names it.
+    std::string why;         ///< "user of plugin.echo".
+};
+
+std::vector<RunnerNeed> runnerNeeds(const ConfigSnapshot& config);
+    /// What the configuration's isolated plugins need of hostd's capabilities (--check-config
+    /// lists it).
+
 void dropPrivileges(const ConfigSnapshot& config);
     /// Applies the rules above. Throws StartupError: kExitConfig if the user or group does
     /// not exist, kExitOsError if a step fails, kExitSoftware if threads already exist.

@@ -97,6 +97,28 @@ TEST_F(Privileges, DropsToNobodyKeepingOnlyNetBindServiceInEveryThread) {
     EXPECT_EQ(hostd.waitExit(30s), 0);
 }
 
+TEST_F(Privileges, HostdKeepsForItsRunnersWhatTheirConfinementNeedsAndUsesNoneOfIt) {
+    // hostd as nobody with no capability of its own; echo isolated, running as nobody too,
+    // given cap_net_bind_service: hostd keeps it permitted and ambient (not effective) for it.
+    writeConfig(hostSection("user = nobody\ngroup = nogroup\ncapabilities = none") + plugins() +
+                "isolation = process\ncapabilities = cap_net_bind_service\n");
+    auto& check = start({"--check-config"});
+    EXPECT_EQ(check.waitExit(30s), 0);
+    EXPECT_EQ(countLog("isolated plugins need these capabilities of hostd: cap_net_bind_service (capabilities of "
+                       "plugin.echo)"),
+              1)
+        << log();
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2 failed=0")) << log();
+    auto status = procStatus(hostd.pid());
+    EXPECT_EQ(status["CapEff"], kNoCapabilities);
+    EXPECT_EQ(status["CapPrm"], kNetBindServiceOnly);
+    EXPECT_EQ(status["CapAmb"], kNetBindServiceOnly);
+    EXPECT_EQ(echoThrough(_port, "through a runner\n"), "through a runner\n");
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(30s), 0);
+}
+
 TEST_F(Privileges, ARunningPluginsFileMadeUnreadableToHostdsUserIsReportedAtOnce) {
     // Root's, mode 0600: trusted, but hostd (nobody) could not read its next version.
     writeConfig(hostSection("user = nobody\ngroup = nogroup\ncapabilities = cap_net_bind_service") + plugins());
