@@ -89,6 +89,12 @@ JsonWriter& JsonWriter::value(unsigned long long n) {
     return *this;
 }
 
+JsonWriter& JsonWriter::null() {
+    separate();
+    _out += "null";
+    return *this;
+}
+
 JsonWriter& JsonWriter::value(bool b) {
     separate();
     _out += b ? "true" : "false";

@@ -25,6 +25,7 @@ public:
     JsonWriter& value(unsigned long long n);
     JsonWriter& value(int n) { return value(static_cast<long long>(n)); }
     JsonWriter& value(bool b);
+    JsonWriter& null();
 
     template <class T>
     JsonWriter& field(std::string_view k, const T& v) { return key(k).value(v); }

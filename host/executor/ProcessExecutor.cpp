@@ -1,6 +1,7 @@
 #include "ProcessExecutor.h"
 
 #include "Log.h"
+#include "StatusBoard.h"
 #include "RunnerConfinement.h"
 #include "RunnerProtocol.h"
 
@@ -249,6 +250,7 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     }
     watch(r);
     _runners[r.get()] = r;
+    StatusBoard::instance().runnerStarted(plugin, r->pid);
     return r;
 }
 
@@ -353,6 +355,16 @@ void ProcessExecutor::ended(Runner& r) {
     else
         r.how = "ended";
     unwatch(r);
+    if (_runners.count(&r) != 0) {  // it had started: counted by how it ended
+        bool exited = info.si_code == CLD_EXITED;
+        std::string how = r.unloading                                        ? "unloaded"
+                          : !exited && !r.violation.empty() && info.si_status == SIGSYS ? "seccomp"
+                          : !r.killedWhy.empty()                             ? "killed"
+                          : exited                                           ? "exited"
+                          : info.si_status == SIGKILL                        ? "killed"
+                                                                             : "crashed";
+        StatusBoard::instance().runnerEnded(r.plugin, r.pid, how);
+    }
     auto self = _runners.count(&r) != 0 ? _runners[&r] : nullptr;  // keeps r alive to the end here
     _runners.erase(&r);
     if (r.callId != 0) {

@@ -117,12 +117,23 @@ void printTop(const Object& r, std::ostream& out) {
         if (auto c = p->getObject("calls"))
             for (const auto& [name, _] : *c)
                 if (auto stats = c->getObject(name)) calls += static_cast<long long>(number(*stats, "count"));
-        rows.push_back({callbacks + threads,
-                        {text(*p, "name"), text(*p, "state"), seconds(callbacks + threads), seconds(callbacks),
-                         seconds(threads), text(*p, "threads"), std::to_string(calls)}});
+        // An isolated plugin's CPU is its runner's, all of it; its memory, the runner's resident set.
+        double runnerCpu = 0;
+        std::string runner = "-";
+        if (auto r = p->has("runner") && !p->isNull("runner") ? p->getObject("runner") : nullptr) {
+            runnerCpu = number(*r, "cpu_seconds");
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%s (%.1f MB)", text(*r, "pid").c_str(), number(*r, "resident_bytes") / (1 << 20));
+            runner = buf;
+        }
+        double total = callbacks + threads + runnerCpu;
+        rows.push_back({total,
+                        {text(*p, "name"), text(*p, "state"), seconds(total), seconds(callbacks), seconds(threads),
+                         text(*p, "threads"), std::to_string(calls), runner}});
     }
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.total > b.total; });
-    std::vector<std::vector<std::string>> table{{"NAME", "STATE", "CPU_S", "CALLBACKS_S", "THREADS_S", "THREADS", "CALLS"}};
+    std::vector<std::vector<std::string>> table{
+        {"NAME", "STATE", "CPU_S", "CALLBACKS_S", "THREADS_S", "THREADS", "CALLS", "RUNNER"}};
     for (auto& row : rows) table.push_back(std::move(row.cells));
     printTable(table, out);
 }

@@ -86,6 +86,10 @@ std::vector<PluginUsage> pluginUsage(const StatusBoard::Snapshot& s) {
         u.reason = p.reason;
         u.callbackCpuSeconds = p.callbackCpuSeconds;
         u.calls = p.calls;
+        u.runnerPid = p.runnerPid;
+        u.runnerStarts = p.runnerStarts;
+        u.runnerEnds = p.runnerEnds;
+        if (p.runnerPid != 0) u.runner = ChildStats::read(p.runnerPid);
     }
     for (const auto& t : readThreads()) {
         const StatusBoard::ThreadOwner* o = ownerRecord(s, t);
@@ -117,7 +121,14 @@ std::string pluginUsageJson(const std::vector<PluginUsage>& usage) {
         for (const auto& m : u.images) mapped += m.bytes;
         j.key("image").beginObject().field("mapped_bytes", mapped).key("mappings");
         writeImages(j, u.images);
-        j.endObject().endObject();
+        j.endObject();
+        j.key("runner");
+        if (u.runnerPid != 0)
+            j.beginObject().field("pid", static_cast<long long>(u.runnerPid)).field("resident_bytes", static_cast<unsigned long long>(u.runner.residentBytes))
+                .field("cpu_seconds", u.runner.cpuSeconds).field("starts", static_cast<unsigned long long>(u.runnerStarts)).endObject();
+        else
+            j.null();
+        j.endObject();
     }
     j.endArray().endObject();
     return j.str() + "\n";

@@ -60,6 +60,25 @@ void hostMetrics(PrometheusText& out, const StatusBoard::Snapshot& s) {
     for (const auto& [kind, n] : s.dirEvents)
         out.sample("hostd_plugin_dir_events_total", {{"kind", kind}}, static_cast<double>(n));
 
+    out.family("hostd_plugin_runner_starts_total", "counter", "Runner processes started for an isolated plugin.");
+    for (const auto& [name, p] : s.plugins)
+        if (p.runnerStarts != 0) out.sample("hostd_plugin_runner_starts_total", {{"plugin", name}}, static_cast<double>(p.runnerStarts));
+    out.family("hostd_plugin_runner_ends_total", "counter",
+               "Runner processes of an isolated plugin that ended, by how: unloaded, exited, crashed, killed, seccomp.");
+    for (const auto& [name, p] : s.plugins)
+        for (const auto& [how, n] : p.runnerEnds)
+            out.sample("hostd_plugin_runner_ends_total", {{"plugin", name}, {"how", how}}, static_cast<double>(n));
+    std::vector<std::pair<std::string, ChildStats>> runners;
+    for (const auto& [name, p] : s.plugins)
+        if (p.runnerPid != 0)
+            if (ChildStats runner = ChildStats::read(p.runnerPid); runner.alive) runners.emplace_back(name, runner);
+    out.family("hostd_plugin_runner_resident_bytes", "gauge", "Resident memory of an isolated plugin's runner.");
+    for (const auto& [name, runner] : runners)
+        out.sample("hostd_plugin_runner_resident_bytes", {{"plugin", name}}, static_cast<double>(runner.residentBytes));
+    out.family("hostd_plugin_runner_cpu_seconds_total", "counter", "CPU time (user + system) of an isolated plugin's runner.");
+    for (const auto& [name, runner] : runners)
+        out.sample("hostd_plugin_runner_cpu_seconds_total", {{"plugin", name}}, runner.cpuSeconds);
+
     out.family("hostd_config_reloads_total", "counter", "Configuration reloads (SIGHUP or a changed file), by result.");
     out.sample("hostd_config_reloads_total", {{"result", "ok"}}, static_cast<double>(s.reloadsOk));
     out.sample("hostd_config_reloads_total", {{"result", "failed"}}, static_cast<double>(s.reloadsFailed));

@@ -31,6 +31,10 @@ struct PluginUsage {
     int threads = 0;                ///< Its tagged threads alive now.
     std::map<std::string, StatusBoard::CallStats, std::less<>> calls;
     std::vector<ImageMapping> images;
+    pid_t runnerPid = 0;      ///< isolation = process: its runner, while one lives.
+    ChildStats runner;        ///< Read when runnerPid is set.
+    std::uint64_t runnerStarts = 0;
+    std::map<std::string, std::uint64_t, std::less<>> runnerEnds;
 };
 
 std::vector<PluginUsage> pluginUsage(const StatusBoard::Snapshot& s);

@@ -56,6 +56,20 @@ std::vector<std::string> listDir(const char* path) {
 
 }  // namespace
 
+ChildStats ChildStats::read(pid_t pid) {
+    ChildStats s;
+    std::string dir = "/proc/" + std::to_string(pid);
+    auto f = statFields(slurp(dir + "/stat"));
+    if (f.empty()) return s;
+    s.alive = true;
+    s.cpuSeconds = static_cast<double>(field(f, 14) + field(f, 15)) / ticksPerSecond();
+    std::istringstream statm(slurp(dir + "/statm"));
+    std::uint64_t size = 0, resident = 0;
+    statm >> size >> resident;
+    s.residentBytes = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    return s;
+}
+
 ProcessStats ProcessStats::read() {
     ProcessStats s;
     auto f = statFields(slurp("/proc/self/stat"));

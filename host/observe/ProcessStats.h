@@ -21,6 +21,15 @@ struct ProcessStats {
     static ProcessStats read();
 };
 
+/// Resident memory and CPU time of another process (an isolated plugin's runner).
+struct ChildStats {
+    std::uint64_t residentBytes = 0;
+    double cpuSeconds = 0;  ///< user + system.
+    bool alive = false;
+
+    static ChildStats read(pid_t pid);
+};
+
 /// One thread of this process (/proc/self/task).
 struct ThreadInfo {
     pid_t tid = 0;

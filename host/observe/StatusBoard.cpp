@@ -97,6 +97,23 @@ void StatusBoard::forget(const std::string& plugin) {
     _s.plugins.erase(plugin);
 }
 
+void StatusBoard::runnerStarted(const std::string& plugin, pid_t pid) {
+    std::lock_guard lock(_mutex);
+    auto& p = _s.plugins[plugin];
+    p.runnerPid = pid;
+    p.runnerStarts++;
+}
+
+void StatusBoard::runnerEnded(const std::string& plugin, pid_t pid, std::string_view how) {
+    std::lock_guard lock(_mutex);
+    auto it = _s.plugins.find(plugin);
+    if (it == _s.plugins.end()) return;
+    if (it->second.runnerPid == pid) it->second.runnerPid = 0;
+    auto ends = it->second.runnerEnds.find(how);
+    if (ends == it->second.runnerEnds.end()) ends = it->second.runnerEnds.emplace(std::string(how), 0).first;
+    ends->second++;
+}
+
 void StatusBoard::callCompleted(const std::string& plugin, std::string_view call, Clock::duration duration, bool ok) {
     double seconds = std::chrono::duration<double>(duration).count();
     std::lock_guard lock(_mutex);

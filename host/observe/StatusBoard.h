@@ -40,6 +40,9 @@ public:
         std::string reason;
         double callbackCpuSeconds = 0;  ///< CPU time of its callbacks (CLOCK_THREAD_CPUTIME_ID).
         std::map<std::string, CallStats, std::less<>> calls;
+        pid_t runnerPid = 0;                 ///< isolation = process: its runner while one lives.
+        std::uint64_t runnerStarts = 0;
+        std::map<std::string, std::uint64_t, std::less<>> runnerEnds;  ///< By how: exited, crashed, killed, seccomp, unloaded.
     };
 
     /// A thread the host knows the owner of.
@@ -72,6 +75,9 @@ public:
     void forget(const std::string& plugin);
         /// The plugin's record is gone (its file was removed).
     void callCompleted(const std::string& plugin, std::string_view call, Clock::duration duration, bool ok);
+    void runnerStarted(const std::string& plugin, pid_t pid);
+    void runnerEnded(const std::string& plugin, pid_t pid, std::string_view how);
+        /// An isolated plugin's runner, as ProcessExecutor sees it.
     void loadFailed(const std::string& error);
         /// Counts a refused plugin file under loadFailureReason(error).
     void dirEvent(std::string_view kind);

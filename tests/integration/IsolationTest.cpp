@@ -33,6 +33,13 @@ TEST_F(Isolation, APluginRunsInARunnerOfItsOwnWithTheSameLifecycle) {
     EXPECT_EQ(plugins->getObject(0)->getValue<std::string>("isolation"), "process");
     EXPECT_EQ(plugins->getObject(0)->getValue<int>("runner_pid"), runner);
     EXPECT_EQ(plugins->getObject(1)->getValue<std::string>("isolation"), "in-process");
+    auto top = json({"top"})->getArray("plugins");  // /debug/plugins too
+    ASSERT_EQ(top->size(), 2u);
+    auto usage = top->getObject(0);
+    ASSERT_FALSE(usage->isNull("runner"));
+    EXPECT_EQ(usage->getObject("runner")->getValue<int>("pid"), runner);
+    EXPECT_GT(usage->getObject("runner")->getValue<double>("resident_bytes"), 0);
+    EXPECT_TRUE(top->getObject(1)->isNull("runner"));
     drainExpecting(hostd, 0);
     EXPECT_EQ(countLog("plugin=a: stopped"), 1);
     EXPECT_EQ(lastStartPid("a"), runner);

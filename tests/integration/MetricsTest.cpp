@@ -331,5 +331,23 @@ TEST_F(MetricsTest, SlowClientsDoNotBlockOthersAndAreCutOffAtTheDeadline) {
     }
 }
 
+TEST_F(MetricsTest, AnIsolatedPluginsRunnerIsCountedAndMeasured) {
+    writeConfig(metricsSection() + probeSection("a", "isolation = process"));
+    install("a");
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1"));
+    auto m = scrape();
+    EXPECT_EQ(m.value("hostd_plugin_runner_starts_total", {{"plugin", "a"}}), 1);
+    EXPECT_GT(m.value("hostd_plugin_runner_resident_bytes", {{"plugin", "a"}}), 0);
+    auto starts = events("start");
+    ASSERT_EQ(starts.size(), 1u);
+    ::kill(starts[0].pid, SIGKILL);  // the runner, from outside
+    ASSERT_TRUE(waitForMetric("hostd_plugin_runner_starts_total", {{"plugin", "a"}}, 2)) << log();
+    m = scrape();
+    EXPECT_EQ(m.value("hostd_plugin_runner_ends_total", {{"plugin", "a"}, {"how", "killed"}}), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
 }  // namespace
 }  // namespace hostd::test
