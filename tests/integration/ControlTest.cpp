@@ -197,7 +197,7 @@ TEST_F(Control, TopShowsEachPluginsCpuAndCalls) {
     ASSERT_TRUE(waitForLog("plugin=c: started", 15s, 2));
     CommandResult r = hostctl({"top"});
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(r.out.rfind("NAME  STATE    CPU_S  CALLBACKS_S  THREADS_S  THREADS  CALLS\n", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.rfind("NAME  STATE    CPU_S  CALLBACKS_S  THREADS_S  THREADS  CALLS  RUNNER\n", 0), 0u) << r.out;
     auto plugins = json({"top"})->getArray("plugins");
     ASSERT_EQ(plugins->size(), 3u);
     for (std::size_t i = 0; i < plugins->size(); ++i) {
