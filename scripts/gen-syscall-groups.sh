@@ -7,7 +7,7 @@
 #   default: these groups are what is denied
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=host/runner/SyscallGroups.inc
+out=host/executor/SyscallGroups.inc
 
 expand() {  # prints the syscalls of group $1, nested groups expanded, sorted and unique
   local seen="$2"

@@ -221,7 +221,10 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     proto::Writer confine(proto::Type::Confine);
     r->confinement = confinementOf(plugin);
     try {
-        resolveConfinement(r->confinement).write(confine);
+        std::vector<std::string> unknown;
+        resolveConfinement(r->confinement, unknown).write(confine);
+        for (const auto& name : unknown)
+            HOSTD_LOG(Warning, plugin, "seccomp_allow names a system call this system does not know; skipped", {"syscall", name});
     } catch (const LoadError&) {
         killGroup(*r, SIGKILL);
         ended(*r);

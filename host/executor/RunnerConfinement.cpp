@@ -2,6 +2,7 @@
 
 #include "ConfigRules.h"
 #include "ElfFile.h"
+#include "SeccompFilter.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -52,7 +53,7 @@ int resourceOf(const std::string& key) {
 
 }  // namespace
 
-runner::Confinement resolveConfinement(const Confinement& configured) {
+runner::Confinement resolveConfinement(const Confinement& configured, std::vector<std::string>& unknownSyscalls) {
     runner::Confinement c;
     if (!configured.user.empty()) {
         Account a = user(configured.user);
@@ -88,10 +89,13 @@ runner::Confinement resolveConfinement(const Confinement& configured) {
         if (!spec || spec->kind != LimitSpec::Kind::Set) continue;  // validated with the configuration
         c.limits.push_back({static_cast<std::uint64_t>(resourceOf(key)), spec->soft, spec->hard});
     }
-    c.seccomp = configured.seccomp == "off"      ? runner::SeccompMode::Off
-                : configured.seccomp == "strict" ? runner::SeccompMode::Strict
-                                                 : runner::SeccompMode::Default;
-    c.seccompAllow = configured.seccompAllow;
+    std::vector<std::string> unknown;
+    try {
+        c.filter = seccompFilter(configured.seccomp, configured.seccompAllow, unknown);
+    } catch (const std::runtime_error& e) {
+        throw LoadError(std::string("seccomp filter: ") + e.what());
+    }
+    for (const auto& name : unknown) unknownSyscalls.push_back(name);
     return c;
 }
 

@@ -7,22 +7,22 @@
 #include <cstring>
 #include <grp.h>
 #include <linux/capability.h>
-#include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace hostd::runner {
 
 namespace {
 
-#include "SyscallGroups.inc"
-
 std::string failed(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-/// SIGSYS from the filter (SCMP_ACT_TRAP): hostd is told which call, then the runner dies by
+/// SIGSYS from the filter (SECCOMP_RET_TRAP): hostd is told which call, then the runner dies by
 /// the signal. Async-signal-safe: a fixed message and send, no allocation.
 void onSigsys(int, siginfo_t* info, void*) {
     Header h{static_cast<std::uint32_t>(Type::Violation), 0, info->si_syscall, 0};
@@ -36,10 +36,6 @@ void onSigsys(int, siginfo_t* info, void*) {
     ::sigprocmask(SIG_UNBLOCK, &sys, nullptr);
     ::raise(SIGSYS);
     ::_exit(128 + SIGSYS);
-}
-
-bool allowed(const Confinement& c, const char* name) {
-    return std::find(c.seccompAllow.begin(), c.seccompAllow.end(), name) != c.seccompAllow.end();
 }
 
 }  // namespace
@@ -87,38 +83,19 @@ std::string confineBeforeLoad(const Confinement& c) {
 }
 
 std::string installFilter(const Confinement& c) {
-    if (c.seccomp == SeccompMode::Off) return {};
+    if (c.filter.empty()) return {};
+    if (c.filter.size() % sizeof(sock_filter) != 0) return "a seccomp filter of " + std::to_string(c.filter.size()) + " bytes";
     struct sigaction sa {};
     sa.sa_sigaction = onSigsys;
     sa.sa_flags = SA_SIGINFO;
     if (::sigaction(SIGSYS, &sa, nullptr) != 0) return failed("sigaction(SIGSYS)");
-    bool strict = c.seccomp == SeccompMode::Strict;
-    // Not-the-native-architecture calls are killed (libseccomp's default bad-arch action).
-    scmp_filter_ctx ctx = ::seccomp_init(strict ? SCMP_ACT_TRAP : SCMP_ACT_ALLOW);
-    if (ctx == nullptr) return "seccomp_init failed";
-    auto rule = [&](const char* name, std::uint32_t action) {
-        int nr = ::seccomp_syscall_resolve_name(name);
-        if (nr != __NR_SCMP_ERROR) (void)::seccomp_rule_add(ctx, action, nr, 0);  // unknown here: skipped
-    };
-    if (strict) {
-        for (const char* name : kStrictAllowed) rule(name, SCMP_ACT_ALLOW);
-        for (const auto& name : c.seccompAllow) {
-            if (::seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR) {
-                std::string note = "hostd-runner: seccomp_allow: " + name + " is not a system call here; skipped\n";
-                (void)!::write(2, note.data(), note.size());
-            }
-            rule(name.c_str(), SCMP_ACT_ALLOW);
-        }
-    } else {
-        for (const char* name : kDefaultDenied)
-            if (!allowed(c, name)) rule(name, SCMP_ACT_TRAP);
-        for (const char* name : kDefaultDeniedExtra)
-            if (!allowed(c, name)) rule(name, SCMP_ACT_TRAP);
-    }
-    int rc = ::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);  // the plugin's threads too
-    if (rc == 0) rc = ::seccomp_load(ctx);
-    ::seccomp_release(ctx);
-    if (rc != 0) return std::string("seccomp_load: ") + std::strerror(-rc);
+    std::vector<sock_filter> code(c.filter.size() / sizeof(sock_filter));
+    std::memcpy(code.data(), c.filter.data(), c.filter.size());
+    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    // Every thread, the plugin's constructors' too; NO_NEW_PRIVS is set (confineBeforeLoad).
+    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+    if (rc < 0) return failed("seccomp(SECCOMP_SET_MODE_FILTER)");
+    if (rc > 0) return "seccomp: thread " + std::to_string(rc) + " could not take the filter";
     return {};
 }
 

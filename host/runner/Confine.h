@@ -5,7 +5,7 @@
 // Confine message:
 //   u64 uid, u64 gid (kKeepId: unchanged), u64 n, n x u64 supplementary gid (n = kKeepId: unchanged),
 //   u64 has_capabilities, u64 n, n x u64 capability, u64 n, n x (u64 resource, u64 soft, u64 hard),
-//   u64 SeccompMode, u64 n, n x str syscall allowed besides.
+//   str filter: the seccomp BPF program (struct sock_filter[]) hostd compiled, empty for none.
 
 #include "RunnerProtocol.h"
 
@@ -25,8 +25,7 @@ struct Confinement {
     bool hasCapabilities = false;
     std::vector<std::uint64_t> capabilities;
     std::vector<Limit> limits;
-    SeccompMode seccomp = SeccompMode::Off;
-    std::vector<std::string> seccompAllow;
+    std::string filter;  ///< BPF instructions (struct sock_filter), compiled by hostd once per mode.
 
     void write(Writer& w) const;
     static Confinement read(Reader& in);
@@ -38,6 +37,7 @@ std::string confineBeforeLoad(const Confinement& c);
 
 std::string installFilter(const Confinement& c);
     /// In the runner, after the load and before any call: the seccomp filter, on every thread.
-    /// A refused call sends Violation and kills the runner by SIGSYS. Empty, or what failed.
+    /// A refused call (SECCOMP_RET_TRAP) sends Violation and kills the runner by SIGSYS. Empty,
+    /// or what failed.
 
 }  // namespace hostd::runner

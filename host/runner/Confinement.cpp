@@ -10,8 +10,7 @@ void Confinement::write(Writer& w) const {
     for (auto c : capabilities) w.u64(c);
     w.u64(limits.size());
     for (const auto& l : limits) w.u64(l.resource).u64(l.soft).u64(l.hard);
-    w.u64(static_cast<std::uint64_t>(seccomp)).u64(seccompAllow.size());
-    for (const auto& s : seccompAllow) w.str(s);
+    w.str(filter);
 }
 
 Confinement Confinement::read(Reader& in) {
@@ -32,9 +31,7 @@ Confinement Confinement::read(Reader& in) {
         l.hard = in.u64();
         c.limits.push_back(l);
     }
-    c.seccomp = static_cast<SeccompMode>(in.u64());
-    n = in.u64();
-    for (std::uint64_t i = 0; i < n && !in.bad(); ++i) c.seccompAllow.emplace_back(in.str());
+    c.filter = std::string(in.str());
     return c;
 }
 

@@ -38,7 +38,6 @@ enum class Type : std::uint32_t {
 };
 
 constexpr std::uint64_t kKeepId = ~std::uint64_t{0};  ///< Confine: uid or gid unchanged.
-enum class SeccompMode : std::uint64_t { Off = 0, Default = 1, Strict = 2 };
 
 enum class CallKind : std::int32_t { Start = 0, Reload = 1, Stop = 2 };
 
