@@ -9,6 +9,7 @@
 // it from the runner's exit.
 
 #include "Confine.h"
+#include "ConfigLookup.h"
 #include "DescriptorCheck.h"
 #include "RunnerProtocol.h"
 
@@ -74,15 +75,7 @@ void cbLog(const hostd_type_context*, hostd_type_log_level level, const char* ms
 int cbIsStopping(const hostd_type_context*) { return gStopping.load() ? 1 : 0; }
 
 hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, size_t keyLen, hostd_type_str* out) {
-    if (config == nullptr || key == nullptr || out == nullptr) return HOSTD_ERR_NOT_FOUND;
-    for (size_t i = 0; i < config->count; ++i) {
-        const hostd_type_config_entry& e = config->entries[i];
-        if (e.key.len == keyLen && std::memcmp(e.key.ptr, key, keyLen) == 0) {
-            *out = e.value;
-            return HOSTD_OK;
-        }
-    }
-    return HOSTD_ERR_NOT_FOUND;
+    return hostd::lookupConfig(config, key, keyLen, out);
 }
 
 void cbReportFailure(const hostd_type_context*, const char* msg, size_t len) {

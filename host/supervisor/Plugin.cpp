@@ -1,5 +1,7 @@
 #include "Plugin.h"
 
+#include "ConfigLookup.h"
+
 #include "Log.h"
 #include "StatusBoard.h"
 
@@ -36,15 +38,7 @@ int cbIsStopping(const hostd_type_context* ctx) {
 }
 
 hostd_type_result cbConfigGet(const hostd_type_config* config, const char* key, size_t keyLen, hostd_type_str* out) {
-    if (config == nullptr || key == nullptr || out == nullptr) return HOSTD_ERR_NOT_FOUND;
-    for (size_t i = 0; i < config->count; ++i) {
-        const hostd_type_config_entry& e = config->entries[i];
-        if (e.key.len == keyLen && std::memcmp(e.key.ptr, key, keyLen) == 0) {
-            *out = e.value;
-            return HOSTD_OK;
-        }
-    }
-    return HOSTD_ERR_NOT_FOUND;
+    return lookupConfig(config, key, keyLen, out);
 }
 
 void cbReportFailure(const hostd_type_context* ctx, const char* msg, size_t len) {
