@@ -3,6 +3,7 @@
 #include "Log.h"
 #include "StatusBoard.h"
 #include "RunnerConfinement.h"
+#include "RunnerProcess.h"
 #include "RunnerProtocol.h"
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -81,7 +81,6 @@ public:
     Clock::duration took{};
 };
 
-int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 void killGroup(Runner& r, int sig) {
     // The runner leads its process group: what the plugin forked goes with it.
@@ -94,22 +93,7 @@ std::string signalText(int sig) {
     return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
-/// A copy of fd at a number no lower than 10, so that the spawn's dup2s onto 1..4 never
-/// overwrite one another's source.
-UniqueFd highCopy(int fd) {
-    UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
-    if (!copy) throw std::system_error(errno, std::generic_category(), "fcntl(F_DUPFD_CLOEXEC)");
-    return copy;
-}
 
-/// The runner's environment: nothing of hostd's (NOTIFY_SOCKET, LISTEN_FDS, ...) but a PATH and
-/// what the sanitizers and the C library read.
-std::vector<std::string> runnerEnvironment() {
-    std::vector<std::string> env{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
-    for (const char* name : {"TZ", "LANG", "LC_ALL", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"})
-        if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
-    return env;
-}
 
 Level logLevelOf(std::int32_t level) {
     return static_cast<Level>(std::clamp(level, static_cast<std::int32_t>(Level::Error), static_cast<std::int32_t>(Level::Debug)));
@@ -163,53 +147,12 @@ ProcessExecutor::~ProcessExecutor() {
 std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int memfd, Millis timeout) {
     auto r = std::make_shared<Runner>();
     r->plugin = plugin;
-    int sv[2], out[2], err[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw LoadError("socketpair: " + std::string(std::strerror(errno)));
-    r->socket.reset(sv[0]);
-    UniqueFd theirs(sv[1]);
-    if (::pipe2(out, O_CLOEXEC) != 0) throw LoadError("pipe: " + std::string(std::strerror(errno)));
-    r->out.reset(out[0]);
-    UniqueFd outW(out[1]);
-    if (::pipe2(err, O_CLOEXEC) != 0) throw LoadError("pipe: " + std::string(std::strerror(errno)));
-    r->err.reset(err[0]);
-    UniqueFd errW(err[1]);
-    for (int fd : {r->socket.get(), r->out.get(), r->err.get()}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    UniqueFd sock = highCopy(theirs.get()), image = highCopy(memfd), o = highCopy(outW.get()), e = highCopy(errW.get());
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, o.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, e.get(), 2);
-    posix_spawn_file_actions_adddup2(&actions, sock.get(), proto::kSocketFd);
-    posix_spawn_file_actions_adddup2(&actions, image.get(), proto::kImageFd);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);     // hostd's threads block everything (signalfd)
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);           // its own group: a terminal's ^C is hostd's to drain
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-    std::string parent = std::to_string(::getpid());
-    std::vector<std::string> env = runnerEnvironment();
-    std::vector<char*> envp;
-    for (auto& v : env) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    char* argv[] = {_runnerPath.data(), parent.data(), nullptr};
-    int rc = ::posix_spawn(&r->pid, _runnerPath.c_str(), &actions, &attr, argv, envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) throw LoadError("cannot start " + _runnerPath + ": " + std::strerror(rc));
-    r->pidfd.reset(pidfdOpen(r->pid));
-    if (!r->pidfd) {
-        int e2 = errno;
-        ::kill(r->pid, SIGKILL);
-        ::waitpid(r->pid, nullptr, 0);
-        throw LoadError("pidfd_open: " + std::string(std::strerror(e2)));
-    }
-    // The runner's ends are closed here as the copies go out of scope: its exit is then an EOF.
+    RunnerProcess process = startRunner(_runnerPath, memfd);
+    r->pid = process.pid;
+    r->pidfd = std::move(process.pidfd);
+    r->socket = std::move(process.socket);
+    r->out = std::move(process.out);
+    r->err = std::move(process.err);
     auto deadline = Clock::now() + timeout;
     if (!waitFor(*r, deadline, [&] { return r->greeted; })) {
         std::string why = r->alive ? "did not start within load_timeout" : r->how;

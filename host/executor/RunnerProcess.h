@@ -1,0 +1,23 @@
+#pragma once
+
+#include "UniqueFd.h"
+
+#include <string>
+#include <sys/types.h>
+
+namespace hostd {
+
+/// A hostd-runner just spawned (DESIGN.md section 10): its pidfd, hostd's end of its socket,
+/// the read ends of its stdout and stderr (all non-blocking). The runner has the socket on fd 3,
+/// the plugin's copy on fd 4, the pipes on 1 and 2, /dev/null on 0, nothing else of hostd's;
+/// an empty signal mask, default handlers, a process group of its own, and only PATH (and TZ,
+/// LANG, LC_ALL and the sanitizers' options, if set) in its environment.
+struct RunnerProcess {
+    pid_t pid = -1;
+    UniqueFd pidfd, socket, out, err;
+};
+
+RunnerProcess startRunner(const std::string& path, int memfd);
+    /// Spawns path with hostd's pid as its argument. Throws LoadError.
+
+}  // namespace hostd
