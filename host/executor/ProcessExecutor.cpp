@@ -110,7 +110,26 @@ proto::CallKind kindOf(PluginCall call) {
 
 }  // namespace
 
+namespace {
+
+UniqueFd& runnerFile() {
+    static UniqueFd fd;
+    return fd;
+}
+
+}  // namespace
+
+void ProcessExecutor::openRunner() {
+    if (runnerFile()) return;
+    UniqueFd file(::open(defaultRunnerPath().c_str(), O_RDONLY | O_CLOEXEC));
+    // Above the numbers a spawn gives the runner (0 to 4): exec reads /proc/self/fd/N after them.
+    if (file) runnerFile().reset(::fcntl(file.get(), F_DUPFD_CLOEXEC, 10));
+    // A plugin in hostd's process that closes it would leave isolated plugins unable to start.
+    if (runnerFile()) static HostFds::Watched watch(runnerFile().get(), "hostd-runner's executable");
+}
+
 std::string ProcessExecutor::defaultRunnerPath() {
+    if (runnerFile()) return "/proc/self/fd/" + std::to_string(runnerFile().get());
     char self[PATH_MAX];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
     if (n > 0) {
@@ -157,7 +176,7 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     if (!waitFor(*r, deadline, [&] { return r->greeted; })) {
         std::string why = r->alive ? "did not start within load_timeout" : r->how;
         if (r->alive) killGroup(*r, SIGKILL), ended(*r);
-        throw LoadError("runner " + _runnerPath + " " + why);
+        throw LoadError("its runner " + why);
     }
     proto::Writer stopping(proto::Type::SetStopping, 0, _stopping ? 1 : 0);
     (void)::send(r->socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL);

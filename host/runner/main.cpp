@@ -216,6 +216,7 @@ extern "C" __attribute__((visibility("default"), used)) const char* __asan_defau
 }
 
 int main(int argc, char** argv) {
+    ::prctl(PR_SET_NAME, "hostd-runner");  // spawned as /proc/self/fd/N, it would be named "N"
     // Dies with hostd; if hostd is already gone, the parent is init (or a subreaper) by now.
     if (argc != 2 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fatal("usage: hostd-runner PARENT_PID (started by hostd)");
     if (std::to_string(::getppid()) != argv[1]) ::_exit(0);
