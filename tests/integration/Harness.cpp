@@ -59,7 +59,12 @@ void HostdTest::install(const std::string& name, const std::string& fixture) con
 }
 
 std::string HostdTest::hostSection(const std::string& extra) const {
-    return "[hostd]\nplugin_dir = " + _pluginDir + "\n" + extra + "\n";
+    std::string isolation = _isolation == "process" ? "isolation = process\n" : "";
+    return "[hostd]\nplugin_dir = " + _pluginDir + "\n" + isolation + extra + "\n";
+}
+
+std::string isolationName(const ::testing::TestParamInfo<std::string>& info) {
+    return info.param == "process" ? "Isolated" : "InProcess";
 }
 
 std::string HostdTest::probeSection(const std::string& name, const std::string& extra) const {

@@ -64,10 +64,27 @@ protected:
                        std::chrono::milliseconds timeout = 15s) const;
 
     std::optional<HostdProcess> _hostd;
+    std::string _isolation;  ///< "process": hostSection() isolates every plugin (BothIsolations).
 
 private:
     std::string _dir, _pluginDir, _events, _config, _log;
 };
+
+/// A suite whose tests run twice: plugins in hostd's process, and each isolated in a runner
+/// (isolation = process in [hostd]), with the same assertions. One SDK, one .so, two modes.
+class BothIsolations : public HostdTest, public ::testing::WithParamInterface<std::string> {
+protected:
+    void SetUp() override {
+        _isolation = GetParam();
+        HostdTest::SetUp();
+    }
+};
+
+std::string isolationName(const ::testing::TestParamInfo<std::string>& info);
+    /// "InProcess" or "Isolated", for INSTANTIATE_TEST_SUITE_P.
+
+#define HOSTD_IN_BOTH_ISOLATIONS(Suite) \
+    INSTANTIATE_TEST_SUITE_P(, Suite, ::testing::Values(std::string("in-process"), std::string("process")), isolationName)
 
 std::vector<std::string> names(const std::vector<Event>& events);
     /// The plugin names of events, in order.

@@ -17,7 +17,7 @@ namespace {
 
 using Names = std::vector<std::string>;
 
-class HotDir : public HostdTest {
+class HotDirBase : public HostdTest {
 protected:
     std::string fixture(const std::string& name) const { return std::string(HOSTD_FIXTURE_DIR) + "/" + name + ".so"; }
     std::string target(const std::string& name) const { return pluginDir() + "/" + name + ".so"; }
@@ -61,7 +61,21 @@ protected:
     }
 };
 
-TEST_F(HotDir, CpIntoTheDirectoryLoadsAndStartsOnce) {
+/// Installs and upgrades, in both isolations.
+class HotDir : public HotDirBase, public ::testing::WithParamInterface<std::string> {
+protected:
+    void SetUp() override {
+        _isolation = GetParam();
+        HotDirBase::SetUp();
+    }
+};
+HOSTD_IN_BOTH_ISOLATIONS(HotDir);
+
+/// In hostd's process only: what only the dynamic loader of hostd's process can do (unique
+/// symbols keep an image mapped), or what would spawn a thousand runners.
+class HotDirInProcess : public HotDirBase {};
+
+TEST_P(HotDir, CpIntoTheDirectoryLoadsAndStartsOnce) {
     auto& hostd = startEmpty(probes({"a"}));
     copyInPlace("probe", "a");
     ASSERT_TRUE(waitForLog("plugin=a: started"));
@@ -73,7 +87,7 @@ TEST_F(HotDir, CpIntoTheDirectoryLoadsAndStartsOnce) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, InstallCommandLoadsAndStartsOnce) {
+TEST_P(HotDir, InstallCommandLoadsAndStartsOnce) {
     auto& hostd = startEmpty(probes({"a"}));
     std::string cmd = "install -m 644 " + fixture("probe") + " " + target("a");
     ASSERT_EQ(std::system(cmd.c_str()), 0);
@@ -82,7 +96,7 @@ TEST_F(HotDir, InstallCommandLoadsAndStartsOnce) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, WhatIsMadeInPlaceWithoutBeingWrittenGetsItsOneLookNow) {
+TEST_P(HotDir, WhatIsMadeInPlaceWithoutBeingWrittenGetsItsOneLookNow) {
     // No IN_CLOSE_WRITE follows these: each is looked at as it appears, refused or loaded.
     auto& hostd = startEmpty(probes({"h"}));
     ASSERT_EQ(::mkfifo(target("fifo").c_str(), 0644), 0);
@@ -102,7 +116,7 @@ TEST_F(HotDir, WhatIsMadeInPlaceWithoutBeingWrittenGetsItsOneLookNow) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, DpkgAndRsyncStyleRenamesLoadOnlyTheFinalName) {
+TEST_P(HotDir, DpkgAndRsyncStyleRenamesLoadOnlyTheFinalName) {
     auto& hostd = startEmpty(probes({"a", "b"}));
     renameIn("probe", "a", "a.so.dpkg-new");
     renameIn("probe", "b", ".b.so.Xy12Z9");
@@ -115,7 +129,7 @@ TEST_F(HotDir, DpkgAndRsyncStyleRenamesLoadOnlyTheFinalName) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, RemovingAPluginStopsItsDependentsFirstAndLeavesThemPending) {
+TEST_P(HotDir, RemovingAPluginStopsItsDependentsFirstAndLeavesThemPending) {
     for (auto n : {"a", "b", "c"}) install(n);
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a") + probeSection("c", "requires = b"));
     auto& hostd = start();
@@ -132,7 +146,7 @@ TEST_F(HotDir, RemovingAPluginStopsItsDependentsFirstAndLeavesThemPending) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, PendingDependencyStartsTheWaitingPluginWhenItArrives) {
+TEST_P(HotDir, PendingDependencyStartsTheWaitingPluginWhenItArrives) {
     install("b");
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a"));
     auto& hostd = start();
@@ -143,7 +157,7 @@ TEST_F(HotDir, PendingDependencyStartsTheWaitingPluginWhenItArrives) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, UpgradeStopsDependentsAndTheOldVersionThenStartsTheNewOne) {
+TEST_P(HotDir, UpgradeStopsDependentsAndTheOldVersionThenStartsTheNewOne) {
     for (auto n : {"a", "b"}) install(n);
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a"));
     auto& hostd = start();
@@ -159,7 +173,7 @@ TEST_F(HotDir, UpgradeStopsDependentsAndTheOldVersionThenStartsTheNewOne) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, IdenticalContentIsANoOp) {
+TEST_P(HotDir, IdenticalContentIsANoOp) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
     auto& hostd = start();
@@ -172,7 +186,7 @@ TEST_F(HotDir, IdenticalContentIsANoOp) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, BadNewImageLeavesTheOldVersionRunningUntouched) {
+TEST_P(HotDir, BadNewImageLeavesTheOldVersionRunningUntouched) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
     auto& hostd = start();
@@ -185,7 +199,7 @@ TEST_F(HotDir, BadNewImageLeavesTheOldVersionRunningUntouched) {
     EXPECT_EQ(names(events("stop")), (Names{"a"}));
 }
 
-TEST_F(HotDir, UpgradeWhoseStartFailsRollsBackToTheOldImage) {
+TEST_P(HotDir, UpgradeWhoseStartFailsRollsBackToTheOldImage) {
     for (auto n : {"a", "b"}) install(n);
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a"));
     auto& hostd = start();
@@ -202,7 +216,7 @@ TEST_F(HotDir, UpgradeWhoseStartFailsRollsBackToTheOldImage) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, InPlaceOverwriteOfARunningPluginTwentyTimesNeverCrashes) {
+TEST_P(HotDir, InPlaceOverwriteOfARunningPluginTwentyTimesNeverCrashes) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
     auto& hostd = start();
@@ -221,7 +235,7 @@ TEST_F(HotDir, InPlaceOverwriteOfARunningPluginTwentyTimesNeverCrashes) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, TruncatingARunningPluginsFileTwentyTimesNeverCrashes) {
+TEST_P(HotDir, TruncatingARunningPluginsFileTwentyTimesNeverCrashes) {
     // The running image is hostd's private copy of what is mapped: the file cut to nothing, to
     // part of its loadable bytes or to part of its debug info changes nothing that runs (a
     // chmod makes hostd look at the file's trust again, not read it), and the next complete
@@ -242,7 +256,7 @@ TEST_F(HotDir, TruncatingARunningPluginsFileTwentyTimesNeverCrashes) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, PluginWithUniqueSymbolsIsNeverSilentlyUpgraded) {
+TEST_F(HotDirInProcess, PluginWithUniqueSymbolsIsNeverSilentlyUpgraded) {
     writeConfig(hostSection() + probeSection("u"));
     auto& hostd = start();
     ASSERT_TRUE(waitForLog("hostd: ready"));
@@ -257,7 +271,7 @@ TEST_F(HotDir, PluginWithUniqueSymbolsIsNeverSilentlyUpgraded) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, TrustRulesAreCheckedAtRuntimeAndAFixedFileIsRetried) {
+TEST_P(HotDir, TrustRulesAreCheckedAtRuntimeAndAFixedFileIsRetried) {
     auto& hostd = startEmpty(probes({"a"}));
     std::string tmp = pluginDir() + "/.a.tmp";
     fs::copy_file(fixture("probe"), tmp);
@@ -270,7 +284,7 @@ TEST_F(HotDir, TrustRulesAreCheckedAtRuntimeAndAFixedFileIsRetried) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, AChmodLandingWhileAnUpgradeIsReadStillBringsTheUpgrade) {
+TEST_P(HotDir, AChmodLandingWhileAnUpgradeIsReadStillBringsTheUpgrade) {
     // cp then chmod 644: reading 8 MB takes long enough for the chmod to land meanwhile, so the
     // read sees the file change (its ctime) and gives up; the chmod's event is the last one the
     // file gets, and it must bring the look that loads it (it was lost: no upgrade, ever).
@@ -285,7 +299,7 @@ TEST_F(HotDir, AChmodLandingWhileAnUpgradeIsReadStillBringsTheUpgrade) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, AChmodOfARunningPluginsFileReadsNothing) {
+TEST_P(HotDir, AChmodOfARunningPluginsFileReadsNothing) {
     // It runs from its private copy; a configuration tool resetting modes, or a writer that sets
     // the mode before its bytes (copy_file), must not make hostd read (half a) file again.
     install("a");
@@ -300,7 +314,7 @@ TEST_F(HotDir, AChmodOfARunningPluginsFileReadsNothing) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, AChmodThatMakesARunningPluginsFileUntrustedIsReportedAtOnce) {
+TEST_P(HotDir, AChmodThatMakesARunningPluginsFileUntrustedIsReportedAtOnce) {
     // Not at the next upgrade, which would be refused: the operator hears of it when it happens.
     install("a");
     writeConfig(hostSection() + probeSection("a"));
@@ -325,7 +339,7 @@ TEST_F(HotDir, AChmodThatMakesARunningPluginsFileUntrustedIsReportedAtOnce) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, ARefusedUpgradeIsRetriedWhenItsModeIsFixed) {
+TEST_P(HotDir, ARefusedUpgradeIsRetriedWhenItsModeIsFixed) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
     auto& hostd = start();
@@ -342,7 +356,7 @@ TEST_F(HotDir, ARefusedUpgradeIsRetriedWhenItsModeIsFixed) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, PinnedSha256MismatchIsRefusedWithBothHashes) {
+TEST_P(HotDir, PinnedSha256MismatchIsRefusedWithBothHashes) {
     std::string pin(64, 'a');
     auto& hostd = startEmpty(probes({"a"}, "sha256 = " + pin));
     copyInPlace("probe", "a");
@@ -351,7 +365,7 @@ TEST_F(HotDir, PinnedSha256MismatchIsRefusedWithBothHashes) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(HotDir, PluginDirectoryCreatedLaterOrRecreatedIsPickedUp) {
+TEST_P(HotDir, PluginDirectoryCreatedLaterOrRecreatedIsPickedUp) {
     fs::remove(pluginDir());
     writeConfig(hostSection() + probeSection("a"));
     auto& hostd = start();
@@ -368,7 +382,7 @@ TEST_F(HotDir, PluginDirectoryCreatedLaterOrRecreatedIsPickedUp) {
     EXPECT_EQ(names(events()), (Names{"a", "a", "a", "a"}));
 }
 
-TEST_F(HotDir, BurstOfAThousandFilesIsAllLoaded) {
+TEST_F(HotDirInProcess, BurstOfAThousandFilesIsAllLoaded) {
     constexpr int kFiles = 1000;
     std::string config = hostSection("log_level = notice");
     for (int i = 0; i < kFiles; ++i) config += "[plugin.t" + std::to_string(i) + "]\nevents = " + eventsPath() + "\n";
@@ -389,7 +403,7 @@ TEST_F(HotDir, BurstOfAThousandFilesIsAllLoaded) {
 namespace hostd::test {
 namespace {
 
-TEST_F(HotDir, RescanReconcilesWhatInotifyCannotSeeWithoutDoubleStarts) {
+TEST_P(HotDir, RescanReconcilesWhatInotifyCannotSeeWithoutDoubleStarts) {
     install("a");
     writeConfig(hostSection() + probes({"a", "b", "c"}));
     install("c");
