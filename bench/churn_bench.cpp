@@ -88,7 +88,9 @@ bool churn(const std::string& isolation, int cycles) {
         fs::copy_file(std::string(HOSTD_FIXTURE_DIR) + "/probe.so", stage, fs::copy_options::overwrite_existing);
         fs::rename(stage, plugins + "/churn.so");
         if (!counter.waitFor("start", i, 10s)) {
-            std::fprintf(stderr, "cycle %d: no start (see %s/hostd.log)\n", i, tmp.path().c_str());
+            std::string text = bench::readFile(tmp.path() + "/hostd.log");
+            std::fprintf(stderr, "cycle %d: no start; hostd's log ends:\n%s\n", i,
+                         text.substr(text.size() > 3000 ? text.size() - 3000 : 0).c_str());
             return false;
         }
         fs::remove(plugins + "/churn.so");

@@ -209,6 +209,12 @@ void DirectoryFollower::fileReady(const std::string& fileName) {
                          (existing->candidate && existing->candidate->content() == file.content) ||
                          existing->rejected == file.content)) {
             fileTaken(*existing);
+            if (existing->afterStop == AfterStop::Remove) {
+                // Put back while its removal stops it: the install must not be lost with the record.
+                existing->afterStop = AfterStop::Restart;
+                HOSTD_LOG(Info, *name, "file back with the same content while the plugin stops; it starts again");
+                return;
+            }
             HOSTD_LOG(Debug, *name, "file unchanged (same content); nothing to do", {"content", file.content});
             return;
         }

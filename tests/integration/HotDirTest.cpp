@@ -173,6 +173,21 @@ TEST_P(HotDir, UpgradeStopsDependentsAndTheOldVersionThenStartsTheNewOne) {
     stopAndExpectClean(hostd);
 }
 
+TEST_P(HotDir, AFileRemovedAndPutBackWhileItsPluginStopsStartsAgain) {
+    // The same content back during the stop its removal began: not "nothing to do", or the
+    // install would be lost when the removal forgets the plugin.
+    writeConfig(hostSection() + probes({"a"}, "stop_delay_ms = 300"));
+    renameIn("probe", "a", ".a.tmp");
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=1")) << log();
+    fs::remove(target("a"));
+    ASSERT_TRUE(waitForEvents([&](auto&) { return count("stop", "a") == 1; })) << log();
+    renameIn("probe", "a", ".a.tmp");
+    ASSERT_TRUE(waitForEvents([&](auto&) { return count("start", "a") == 2; })) << log();
+    EXPECT_EQ(countLog("plugin=a: file back with the same content while the plugin stops; it starts again"), 1) << log();
+    stopAndExpectClean(hostd);
+}
+
 TEST_P(HotDir, IdenticalContentIsANoOp) {
     install("a");
     writeConfig(hostSection() + probeSection("a"));
