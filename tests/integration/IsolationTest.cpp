@@ -144,6 +144,41 @@ TEST_F(Isolation, AConstructorThatCrashesIsALoadFailure) {
     drainExpecting(hostd, 0);
 }
 
+TEST_F(Isolation, ACrashInStopFailsTheStopNotTheDrain) {
+    auto& hostd = startWith("probe", "crash = stop", "hostd: ready running=2");
+    drainExpecting(hostd, 3);  // a stop that failed
+    EXPECT_EQ(countLog("error=\"failed: its runner crashed (SIGSEGV) in stop\""), 1) << log();
+}
+
+TEST_F(Isolation, ACrashInAThreadOfThePluginRestartsItInAFreshRunnerThenQuarantines) {
+    // Its thread crashes each run: restarted once in a fresh runner, quarantined at the second
+    // failure (restart_burst = 2); hostd and b never notice.
+    auto& hostd = startWith("probe", "crash = thread", "hostd: ready running=2");
+    ASSERT_TRUE(waitForLog("plugin=a: its runner crashed (SIGILL); restarting it")) << log();
+    ASSERT_TRUE(waitForLog("plugin=a: quarantined")) << log();
+    EXPECT_EQ(countLog("plugin=a: started"), 2) << log();
+    EXPECT_EQ(countLog("plugin=a: its runner crashed (SIGILL); restarting it"), 2) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, AProcessThePluginForkedEndsWithItsRunner) {
+    auto& hostd = startWith("contain_fork", "", "hostd: ready running=2");
+    std::string text = log();
+    auto at = text.find("contain: forked ");
+    ASSERT_NE(at, std::string::npos) << text;
+    pid_t child = std::stoi(text.substr(at + 16));
+    drainExpecting(hostd, 0);
+    EXPECT_TRUE(waitUntil([&] { return processGone(child); }, 15s)) << "the plugin's child outlived its runner";
+    EXPECT_EQ(countLog("a process the plugin forked and left behind still runs"), 0);  // not hostd's child
+}
+
+TEST_F(Isolation, ALogFloodThroughTheSocketIsRateLimitedAndTheDrainIsOnTime) {
+    auto& hostd = startWith("contain_logflood", "log_rate_limit = 200", "hostd: ready running=2");
+    ASSERT_TRUE(waitForLog("plugin=a: plugin lines suppressed: more than log_rate_limit a second suppressed=")) << log();
+    drainExpecting(hostd, 0);
+    EXPECT_EQ(countLog("plugin=a: stopped"), 1);
+}
+
 TEST_F(Isolation, AReloadThatChangesIsolationRestartsThePluginWhereItIsToRunDependentsFirst) {
     install("a");
     writeConfig(config("") + "requires = a\n");  // b requires a
