@@ -138,6 +138,23 @@ TEST_F(Isolation, AConstructorThatNeverReturnsIsKilledAndHoldsNoLoader) {
     drainExpecting(hostd, 0);
 }
 
+TEST_F(Isolation, ExitInAConstructorIsALoadFailureOfTheRunnerOnly) {
+    // In hostd's process exit() in a constructor ends hostd inside its dlopen.
+    auto& hostd = startWith("contain_exitload", "", "hostd: ready running=1");
+    EXPECT_EQ(countLog("its runner exited with status 3 while loading the plugin"), 1) << log();
+    drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, A1GBAllocationUnderRlimitAsFailsThePluginNotTheHost) {
+#ifdef __SANITIZE_ADDRESS__
+    GTEST_SKIP() << "a sanitizer build's runner reserves terabytes of address space: no rlimit_as fits it";
+#endif
+    auto& hostd = startWith("contain_allocate", "rlimit_as = 256M", "hostd: ready running=1 failed=1");
+    EXPECT_EQ(countLog("plugin=a: start failed"), 1) << log();
+    EXPECT_EQ(countLog("contain: 1 GB allocation failed"), 1) << log();
+    drainExpecting(hostd, 0);
+}
+
 TEST_F(Isolation, AConstructorThatCrashesIsALoadFailure) {
     auto& hostd = startWith("probe_constructor_crash", "", "hostd: ready running=1");
     EXPECT_EQ(countLog("its runner crashed (SIGSEGV) while loading the plugin"), 1) << log();
