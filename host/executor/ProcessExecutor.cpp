@@ -421,8 +421,8 @@ std::uint64_t ProcessExecutor::call(PluginCall which, PluginCode& code, const Ca
         complete(id, {which == PluginCall::Stop ? HOSTD_OK : HOSTD_ERR_UNAVAILABLE, "its runner " + r.how, {}});
         return id;
     }
-    static std::uint32_t wire = 0;
-    proto::Writer w(proto::Type::Call, ++wire, static_cast<std::int32_t>(kindOf(which)));
+    std::uint32_t wire = ++_nextWireId;
+    proto::Writer w(proto::Type::Call, wire, static_cast<std::int32_t>(kindOf(which)));
     if (which == PluginCall::Stop) {
         w.u64(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(request.deadline.time_since_epoch()).count()));
     } else {

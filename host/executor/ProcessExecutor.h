@@ -82,6 +82,7 @@ private:
     std::map<Runner*, std::shared_ptr<Runner>> _runners;
     std::vector<std::pair<std::uint64_t, CallResult>> _done;
     std::uint64_t _nextId = std::uint64_t{1} << 62;  // apart from InProcessExecutor's ids
+    std::uint32_t _nextWireId = 0;                   // a call's id on a runner's socket
     bool _stopping = false;
 };
 
