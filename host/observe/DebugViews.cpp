@@ -89,6 +89,7 @@ std::vector<PluginUsage> pluginUsage(const StatusBoard::Snapshot& s) {
         u.runnerPid = p.runnerPid;
         u.runnerStarts = p.runnerStarts;
         u.runnerEnds = p.runnerEnds;
+        u.restarts = p.restarts;
         if (p.runnerPid != 0) u.runner = ChildStats::read(p.runnerPid);
     }
     for (const auto& t : readThreads()) {
@@ -116,6 +117,9 @@ std::string pluginUsageJson(const std::vector<PluginUsage>& usage) {
         j.key("cpu_seconds").beginObject().field("callbacks", u.callbackCpuSeconds).field("threads", u.threadCpuSeconds)
             .endObject();
         j.field("threads", u.threads);
+        j.key("restarts").beginObject();
+        for (const auto& [reason, n] : u.restarts) j.field(reason, static_cast<unsigned long long>(n));
+        j.endObject();
         writeCalls(j, u.calls);
         unsigned long long mapped = 0;
         for (const auto& m : u.images) mapped += m.bytes;

@@ -68,6 +68,12 @@ void hostMetrics(PrometheusText& out, const StatusBoard::Snapshot& s) {
     for (const auto& [name, p] : s.plugins)
         for (const auto& [how, n] : p.runnerEnds)
             out.sample("hostd_plugin_runner_ends_total", {{"plugin", name}, {"how", how}}, static_cast<double>(n));
+    out.family("hostd_plugin_restarts_total", "counter",
+               "Plugins started again, by reason: after a failure (crashed, exited, killed, seccomp, reported, failed), "
+               "or for an operator, a configuration change, a dependency or a file put back.");
+    for (const auto& [name, p] : s.plugins)
+        for (const auto& [reason, n] : p.restarts)
+            out.sample("hostd_plugin_restarts_total", {{"plugin", name}, {"reason", reason}}, static_cast<double>(n));
     std::vector<std::pair<std::string, ChildStats>> runners;
     for (const auto& [name, p] : s.plugins)
         if (p.runnerPid != 0)

@@ -35,6 +35,7 @@ struct PluginUsage {
     ChildStats runner;        ///< Read when runnerPid is set.
     std::uint64_t runnerStarts = 0;
     std::map<std::string, std::uint64_t, std::less<>> runnerEnds;
+    std::map<std::string, std::uint64_t, std::less<>> restarts;  ///< By reason.
 };
 
 std::vector<PluginUsage> pluginUsage(const StatusBoard::Snapshot& s);
@@ -45,7 +46,8 @@ std::vector<PluginUsage> pluginUsage();
 
 std::string pluginUsageJson(const std::vector<PluginUsage>& usage);
     /// /debug/plugins: {"plugins":[{name, state, reason, cpu_seconds:{callbacks, threads},
-    /// threads, calls:{start:{count, failures, seconds_total, max_seconds}, ...}, image:{...}}]}
+    /// threads, restarts:{REASON: n}, calls:{start:{count, failures, seconds_total, max_seconds},
+    /// ...}, image:{...}, runner:{pid, resident_bytes, cpu_seconds, starts} or null}]}
 
 std::string threadOwner(const StatusBoard::Snapshot& s, const ThreadInfo& t);
     /// The plugin owning thread t (tagged by it, or running its callback), "host" or

@@ -26,6 +26,12 @@ std::string printable(std::string_view name, std::size_t max) {
     return out;
 }
 
+void countUnder(std::map<std::string, std::uint64_t, std::less<>>& counts, std::string_view key) {
+    auto it = counts.find(key);
+    if (it == counts.end()) it = counts.emplace(std::string(key), 0).first;
+    it->second++;
+}
+
 }  // namespace
 
 std::string_view phaseName(StatusBoard::Phase phase) {
@@ -109,9 +115,12 @@ void StatusBoard::runnerEnded(const std::string& plugin, pid_t pid, std::string_
     auto it = _s.plugins.find(plugin);
     if (it == _s.plugins.end()) return;
     if (it->second.runnerPid == pid) it->second.runnerPid = 0;
-    auto ends = it->second.runnerEnds.find(how);
-    if (ends == it->second.runnerEnds.end()) ends = it->second.runnerEnds.emplace(std::string(how), 0).first;
-    ends->second++;
+    countUnder(it->second.runnerEnds, how);
+}
+
+void StatusBoard::pluginRestarted(const std::string& plugin, std::string_view reason) {
+    std::lock_guard lock(_mutex);
+    countUnder(_s.plugins[plugin].restarts, reason);
 }
 
 void StatusBoard::callCompleted(const std::string& plugin, std::string_view call, Clock::duration duration, bool ok) {

@@ -43,6 +43,7 @@ public:
         pid_t runnerPid = 0;                 ///< isolation = process: its runner while one lives.
         std::uint64_t runnerStarts = 0;
         std::map<std::string, std::uint64_t, std::less<>> runnerEnds;  ///< By how: exited, crashed, killed, seccomp, unloaded.
+        std::map<std::string, std::uint64_t, std::less<>> restarts;    ///< By reason (StatusBoard::pluginRestarted).
     };
 
     /// A thread the host knows the owner of.
@@ -78,6 +79,9 @@ public:
     void runnerStarted(const std::string& plugin, pid_t pid);
     void runnerEnded(const std::string& plugin, pid_t pid, std::string_view how);
         /// An isolated plugin's runner, as ProcessExecutor sees it.
+    void pluginRestarted(const std::string& plugin, std::string_view reason);
+        /// A plugin is started again: after a failure (crashed, exited, killed, seccomp, reported,
+        /// failed), by an operator, a configuration change, for a dependency or its file put back.
     void loadFailed(const std::string& error);
         /// Counts a refused plugin file under loadFailureReason(error).
     void dirEvent(std::string_view kind);

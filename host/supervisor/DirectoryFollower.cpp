@@ -212,6 +212,7 @@ void DirectoryFollower::fileReady(const std::string& fileName) {
             if (existing->afterStop == AfterStop::Remove) {
                 // Put back while its removal stops it: the install must not be lost with the record.
                 existing->afterStop = AfterStop::Restart;
+                existing->restartReason = "file";
                 HOSTD_LOG(Info, *name, "file back with the same content while the plugin stops; it starts again");
                 return;
             }

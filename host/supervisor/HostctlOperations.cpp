@@ -105,6 +105,7 @@ PluginOperations::Accepted HostctlOperations::startPlugin(const std::string& nam
     Plugin& p = *_scheduler.find(name);
     if (p.afterStop == AfterStop::Hold) {
         p.afterStop = AfterStop::Restart;  // a stop still on its way: start again once it is done
+        p.restartReason = "operator";
     } else {
         switch (p.state) {
         case PluginState::Stopped:
@@ -151,7 +152,7 @@ PluginOperations::Accepted HostctlOperations::stopPlugin(const std::string& name
 PluginOperations::Accepted HostctlOperations::restartPlugin(const std::string& name) {
     Plugin& p = *_scheduler.find(name);
     if (p.state != PluginState::Running || p.afterStop != AfterStop::None) return startPlugin(name);
-    _scheduler.requestStop(p, AfterStop::Restart);  // its dependents stop first and start again after it
+    _scheduler.requestStop(p, AfterStop::Restart, "operator");  // its dependents stop first and start again after it
     _scheduler.schedule();
     return accepted(p);
 }

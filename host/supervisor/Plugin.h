@@ -61,6 +61,7 @@ struct Plugin {
     Clock::time_point retryAt = Clock::time_point::max();  ///< Backoff: when a failed plugin starts again.
     Clock::time_point quarantinedSince{};
     std::string reportedFailure;               ///< What it reported (hostd_cb_report_failure), for AfterStop::Fail.
+    std::string restartReason;                 ///< Why its next start is a restart (hostd_plugin_restarts_total), or empty.
     Clock::time_point since = Clock::now();    ///< When the current image was loaded.
     std::string lastError;                     ///< The last reason it was Failed/Invalid/Stuck/Quarantined (hostctl list).
     Clock::time_point lastErrorAt{};

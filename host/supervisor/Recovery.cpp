@@ -3,11 +3,27 @@
 
 #include "Log.h"
 #include "Scheduler.h"
+#include "StatusBoard.h"
 
 #include <algorithm>
 #include <cstdlib>
 
 namespace hostd {
+
+namespace {
+
+/// hostd_plugin_restarts_total's reason for a failure, from what the executor or the plugin said.
+std::string failureKind(const std::string& error) {
+    if (error.find("killed by seccomp") != std::string::npos) return "seccomp";
+    if (error.find("runner crashed") != std::string::npos) return "crashed";
+    if (error.find("runner exited") != std::string::npos) return "exited";
+    if (error.find("runner was killed") != std::string::npos || error.find("overran its deadline") != std::string::npos)
+        return "killed";
+    if (error.starts_with("reported failure")) return "reported";
+    return "failed";
+}
+
+}  // namespace
 
 void Recovery::reportedFailure(const FailureReport& report) {
     const std::string& name = report.plugin;
@@ -52,6 +68,7 @@ void Recovery::checkDeadlines(Clock::time_point now) {
         if (p->state != PluginState::Failed || p->retryAt > now || _scheduler.draining()) continue;
         p->retryAt = Clock::time_point::max();
         HOSTD_LOG(Info, p->name, "restarting after backoff", {"failures", std::to_string(p->failures.size())});
+        StatusBoard::instance().pluginRestarted(p->name, p->restartReason);
         _scheduler.apply(*p, LifecycleEvent::BackoffOver);
         changed = true;
     }
@@ -85,6 +102,7 @@ void Recovery::noteFailure(Plugin& p, const std::string& error) {
                           "; last: " + error);
         return;
     }
+    p.restartReason = failureKind(error);
     // 1 s doubling to a 5 min cap, plus up to 10 % jitter so that plugins failing together
     // (a shared dependency went away) do not retry in lockstep.
     auto base = std::min<Millis>(Millis(1000LL << std::min(n - 1, 20)), std::chrono::minutes(5));

@@ -185,12 +185,14 @@ void Scheduler::schedule() {
     _ctx.scheduled();
 }
 
-void Scheduler::requestStop(Plugin& p, AfterStop action) {
+void Scheduler::requestStop(Plugin& p, AfterStop action, std::string_view restartReason) {
     // Remove and Replace win over the milder actions a plugin may already have pending.
     refreshGraph();
     if (p.afterStop == AfterStop::None || p.afterStop == AfterStop::Restart || action == AfterStop::Remove ||
-        action == AfterStop::Replace)
+        action == AfterStop::Replace) {
         p.afterStop = action;
+        if (action == AfterStop::Restart) p.restartReason = restartReason;
+    }
     // Everything that (transitively) requires p stops first and restarts once p is back.
     std::vector<std::string> todo{p.name};
     while (!todo.empty()) {
@@ -200,6 +202,7 @@ void Scheduler::requestStop(Plugin& p, AfterStop action) {
             Plugin* d = find(dep);
             if (d == nullptr || !d->active() || d->afterStop != AfterStop::None) continue;
             d->afterStop = AfterStop::Restart;
+            d->restartReason = "dependency";
             todo.push_back(dep);
         }
     }
@@ -226,7 +229,9 @@ void Scheduler::applyAfterStop(Plugin& p) {
     case AfterStop::None:
         return;
     case AfterStop::Restart:
-        if (p.image) apply(p, LifecycleEvent::RestartAfterStop);
+        if (!p.image) return;
+        StatusBoard::instance().pluginRestarted(p.name, p.restartReason.empty() ? "operator" : p.restartReason);
+        apply(p, LifecycleEvent::RestartAfterStop);
         return;
     case AfterStop::Replace:
         p.previous = std::move(p.image);

@@ -61,8 +61,9 @@ public:
         /// Starts, reloads and stops whatever may now (in the drain: stops what may stop).
     void startIfReady(Plugin& p);
         /// Starts a freshly loaded plugin at once if everything it requires already runs.
-    void requestStop(Plugin& p, AfterStop action);
-        /// p, and first everything that requires it, stop; then `action` applies to p.
+    void requestStop(Plugin& p, AfterStop action, std::string_view restartReason = {});
+        /// p, and first everything that requires it, stop; then `action` applies to p. A
+        /// restart is counted under restartReason (its dependents' under "dependency").
     void submitReload(Plugin& p);
     void resolveDependencies(Plugin& p);
         /// p.dependencies = its code's requires plus its section's, sorted and unique.

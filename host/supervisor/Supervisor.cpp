@@ -304,7 +304,7 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
             _directory.fileReady(name + ".so");
         } else if (p->image && p->image->isolated() && a && b && a->confinement != b->confinement && p->active()) {
             HOSTD_LOG(Notice, name, "confinement changed; restarting it in a new runner");
-            _scheduler.requestStop(*p, AfterStop::Restart);
+            _scheduler.requestStop(*p, AfterStop::Restart, "configuration");
         } else if (!wasEnabled && enabled && p->state == PluginState::Disabled) {
             HOSTD_LOG(Notice, name, "enabled by configuration");
             _directory.fileReady(name + ".so");
@@ -315,7 +315,7 @@ void Supervisor::applyConfigChange(const ConfigSnapshot& old) {
             if (p->active()) {
                 HOSTD_LOG(Notice, name, "requires changed; restarting in the new order",
                           {"requires", detail::joined(p->dependencies, ",")});
-                _scheduler.requestStop(*p, AfterStop::Restart);
+                _scheduler.requestStop(*p, AfterStop::Restart, "configuration");
             }
         }
     }

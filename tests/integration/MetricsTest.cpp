@@ -345,6 +345,19 @@ TEST_F(MetricsTest, AnIsolatedPluginsRunnerIsCountedAndMeasured) {
     ASSERT_TRUE(waitForMetric("hostd_plugin_runner_starts_total", {{"plugin", "a"}}, 2)) << log();
     m = scrape();
     EXPECT_EQ(m.value("hostd_plugin_runner_ends_total", {{"plugin", "a"}, {"how", "killed"}}), 1);
+    EXPECT_EQ(m.value("hostd_plugin_restarts_total", {{"plugin", "a"}, {"reason", "killed"}}), 1);
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0);
+}
+
+TEST_F(MetricsTest, ARestartAfterAReportedFailureIsCountedUnderItsReason) {
+    writeConfig(metricsSection() + probeSection("a", "report_failure_after_ms = 50") + probeSection("b"));
+    install("a");
+    install("b");
+    auto& hostd = start();
+    ASSERT_TRUE(waitForMetric("hostd_plugin_restarts_total", {{"plugin", "a"}, {"reason", "reported"}}, 1)) << log();
+    auto m = scrape();
+    EXPECT_EQ(m.find("hostd_plugin_restarts_total", {{"plugin", "b"}, {"reason", "reported"}}), nullptr);
     hostd.signal(SIGTERM);
     EXPECT_EQ(hostd.waitExit(15s), 0);
 }
