@@ -23,11 +23,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -205,6 +207,34 @@ Call parseCall(Reader& in) {
     return call;
 }
 
+/// Ends what the plugin forked and left, however it left: the runner is the subreaper of what
+/// it forks, so a process whose parent ended (a daemon's fork, setsid, fork) becomes the
+/// runner's child, and is listed and killed here in turn, until none is left. Says so on
+/// stderr, which hostd logs as the plugin's.
+void endWhatThePluginLeft() {
+    std::string ended;
+    for (;;) {
+        bool any = false;
+        if (DIR* tasks = ::opendir("/proc/self/task")) {
+            while (const dirent* task = ::readdir(tasks)) {
+                if (task->d_name[0] == '.') continue;
+                std::string path = std::string("/proc/self/task/") + task->d_name + "/children";
+                FILE* children = std::fopen(path.c_str(), "re");
+                if (children == nullptr) continue;
+                for (long pid = 0; std::fscanf(children, "%ld", &pid) == 1;) {
+                    if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) ended += " " + std::to_string(pid);
+                    any = true;
+                }
+                std::fclose(children);
+            }
+            ::closedir(tasks);
+        }
+        if (::waitpid(-1, nullptr, any ? 0 : WNOHANG) <= 0 && !any) break;  // none left (ECHILD), or none ended yet
+    }
+    if (!ended.empty())
+        std::fprintf(stderr, "hostd-runner: ended what the plugin left running (plugin.h: reap what you fork):%s\n", ended.c_str());
+}
+
 }  // namespace
 
 // In a sanitizer build, a plugin's crash must still end the runner by its signal, which is what
@@ -220,6 +250,7 @@ int main(int argc, char** argv) {
     // Dies with hostd; if hostd is already gone, the parent is init (or a subreaper) by now.
     if (argc != 2 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fatal("usage: hostd-runner PARENT_PID (started by hostd)");
     if (std::to_string(::getppid()) != argv[1]) ::_exit(0);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // what the plugin forks and orphans stays ours to end
     ::close_range(kFirstFreeFd, ~0U, 0);  // nothing of hostd's beyond what was given
     send(Writer(Type::Hello).u64(kProtocolVersion).u64(HOSTD_ABI_MAJOR).u64(HOSTD_ABI_MINOR).u64(static_cast<std::uint64_t>(::getpid())));
     CallThread* calls = nullptr;  // started after the load: the constructors run alone
@@ -250,5 +281,6 @@ int main(int argc, char** argv) {
     // Unloaded: the plugin's destructors run, unless a call still runs its code (hostd gave up
     // on it). No static destructors of the runner's own: _exit.
     if (gHandle != nullptr && !gCallRunning) ::dlclose(gHandle);
+    endWhatThePluginLeft();
     ::_exit(0);
 }

@@ -42,6 +42,8 @@ const Fault kFaults[] = {
      "error=\"failed: its runner crashed (SIGABRT) in stop\"", 3},
     {"AbortInItsOwnThread", "probe", "crash = thread\ncrash_with = abort", "hostd: ready running=2",
      "plugin=a: its runner crashed (SIGABRT); restarting it"},
+    {"SegvInItsOwnThread", "probe", "crash = thread\ncrash_with = segv", "hostd: ready running=2",
+     "plugin=a: its runner crashed (SIGSEGV); restarting it"},
     {"StackOverflowInStart", "probe", "crash = start\ncrash_with = overflow\nrestart = no", "hostd: ready running=1 failed=1",
      "error=\"failed: its runner crashed (SIGSEGV) in start\""},
     {"StdoutFlood", "contain_printflood", "log_rate_limit = 200", "hostd: ready running=2",

@@ -198,6 +198,23 @@ TEST_F(Isolation, AProcessThePluginForkedEndsWithItsRunner) {
     EXPECT_EQ(countLog("a process the plugin forked and left behind still runs"), 0);  // not hostd's child
 }
 
+TEST_F(Isolation, AProcessThePluginDaemonisedOutOfItsGroupEndsWhenItsRunnerUnloads) {
+    // fork, setsid, fork: the grandchild leaves the runner's process group and is orphaned. The
+    // runner is its subreaper and ends it as the plugin is unloaded, while hostd runs on.
+    auto& hostd = startWith("contain_escape", "", "hostd: ready running=2");
+    std::string text = log();
+    auto at = text.find("contain: escaped ");
+    ASSERT_NE(at, std::string::npos) << text;
+    pid_t escaped = std::stoi(text.substr(at + 17));
+    ASSERT_FALSE(processGone(escaped));
+    fs::remove(pluginDir() + "/a.so");
+    ASSERT_TRUE(waitForLog("plugin=a: removed")) << log();
+    EXPECT_TRUE(waitUntil([&] { return processGone(escaped); }, 15s)) << "the escaped process outlived the plugin";
+    EXPECT_TRUE(waitForLog("plugin=a: stderr: hostd-runner: ended what the plugin left running (plugin.h: reap what you fork): " +
+                           std::to_string(escaped))) << log();
+    drainExpecting(hostd, 0);
+}
+
 TEST_F(Isolation, ALogFloodThroughTheSocketIsRateLimitedAndTheDrainIsOnTime) {
     auto& hostd = startWith("contain_logflood", "log_rate_limit = 200", "hostd: ready running=2");
     ASSERT_TRUE(waitForLog("plugin=a: plugin lines suppressed: more than log_rate_limit a second suppressed=")) << log();
