@@ -1,5 +1,6 @@
 // Faults of an isolated plugin that end its runner, one row each: plugin a (isolated) faults,
-// b (in hostd's process) keeps running throughout, and hostd says what happened and where.
+// b (in hostd's process) and n (isolated) keep running throughout, and hostd says what happened
+// and where.
 #include "IsolationSupport.h"
 
 #include <chrono>
@@ -23,6 +24,7 @@ class IsolationFault : public Isolation, public ::testing::WithParamInterface<Fa
 
 TEST_P(IsolationFault, EndsOnlyItsRunnerAndIsNamed) {
     const Fault& f = GetParam();
+    isolatedNeighbour();
     auto& hostd = startWith(f.fixture, f.sectionA, f.ready);
     if (f.drainExit == 0) {
         ASSERT_TRUE(waitForLog(f.said)) << log();
@@ -34,19 +36,19 @@ TEST_P(IsolationFault, EndsOnlyItsRunnerAndIsNamed) {
 }
 
 const Fault kFaults[] = {
-    {"AbortInAConstructor", "probe_constructor_abort", "", "hostd: ready running=1",
+    {"AbortInAConstructor", "probe_constructor_abort", "", "hostd: ready running=2",
      "its runner crashed (SIGABRT) while loading the plugin"},
-    {"AbortInStart", "probe", "crash = start\ncrash_with = abort\nrestart = no", "hostd: ready running=1 failed=1",
+    {"AbortInStart", "probe", "crash = start\ncrash_with = abort\nrestart = no", "hostd: ready running=2 failed=1",
      "error=\"failed: its runner crashed (SIGABRT) in start\""},
-    {"AbortInStop", "probe", "crash = stop\ncrash_with = abort", "hostd: ready running=2",
+    {"AbortInStop", "probe", "crash = stop\ncrash_with = abort", "hostd: ready running=3",
      "error=\"failed: its runner crashed (SIGABRT) in stop\"", 3},
-    {"AbortInItsOwnThread", "probe", "crash = thread\ncrash_with = abort", "hostd: ready running=2",
+    {"AbortInItsOwnThread", "probe", "crash = thread\ncrash_with = abort", "hostd: ready running=3",
      "plugin=a: its runner crashed (SIGABRT); restarting it"},
-    {"SegvInItsOwnThread", "probe", "crash = thread\ncrash_with = segv", "hostd: ready running=2",
+    {"SegvInItsOwnThread", "probe", "crash = thread\ncrash_with = segv", "hostd: ready running=3",
      "plugin=a: its runner crashed (SIGSEGV); restarting it"},
-    {"StackOverflowInStart", "probe", "crash = start\ncrash_with = overflow\nrestart = no", "hostd: ready running=1 failed=1",
+    {"StackOverflowInStart", "probe", "crash = start\ncrash_with = overflow\nrestart = no", "hostd: ready running=2 failed=1",
      "error=\"failed: its runner crashed (SIGSEGV) in start\""},
-    {"StdoutFlood", "contain_printflood", "log_rate_limit = 200", "hostd: ready running=2",
+    {"StdoutFlood", "contain_printflood", "log_rate_limit = 200", "hostd: ready running=3",
      "plugin=a: plugin lines suppressed: more than log_rate_limit a second suppressed="},
 };
 

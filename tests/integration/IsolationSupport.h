@@ -1,7 +1,8 @@
 #pragma once
 
 // The fixture of the isolated-plugin tests (IsolationTest.cpp, IsolationPrivilegeTest.cpp):
-// plugin a isolated, b a probe in hostd's process that keeps running throughout.
+// plugin a isolated, b a probe in hostd's process that keeps running throughout (and, with
+// isolatedNeighbour(), n: an isolated probe that keeps running throughout too).
 #include "ControlSupport.h"
 #include "Harness.h"
 
@@ -24,7 +25,13 @@ protected:
     /// hostd's section (plus extra), a isolated with sectionA, b in hostd's process.
     std::string config(const std::string& sectionA, const std::string& extra = "") const {
         return hostSection("state_dir = " + path("state") + "\nrestart_burst = 2\n" + extra) +
-               probeSection("a", "isolation = process\n" + sectionA) + probeSection("b");
+               probeSection("a", "isolation = process\n" + sectionA) + probeSection("b") +
+               (_isolatedNeighbour ? probeSection("n", "isolation = process") : "");
+    }
+    /// Adds n, a well-behaved isolated probe, beside a and b (call before startWith).
+    void isolatedNeighbour() {
+        _isolatedNeighbour = true;
+        install("n");
     }
     /// Starts hostd with a (fixture) isolated and b, and waits for its readiness line.
     HostdProcess& startWith(const std::string& fixture, const std::string& sectionA, const std::string& ready,
@@ -47,7 +54,11 @@ protected:
         hostd.signal(SIGTERM);
         EXPECT_EQ(hostd.waitExit(15s), code) << log();
         EXPECT_EQ(countLog("plugin=b: stopped"), 1) << log();
+        EXPECT_EQ(countLog("plugin=n: stopped"), _isolatedNeighbour ? 1 : 0) << log();
     }
+
+private:
+    bool _isolatedNeighbour = false;
 };
 
 
