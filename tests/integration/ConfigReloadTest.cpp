@@ -14,10 +14,10 @@ namespace {
 
 using Names = std::vector<std::string>;
 
-class ConfigReload : public HostdTest {
+class ConfigReload : public BothIsolations {
 protected:
     void SetUp() override {
-        HostdTest::SetUp();
+        BothIsolations::SetUp();
         for (auto n : {"a", "b"}) install(n);
     }
 
@@ -39,7 +39,9 @@ protected:
     }
 };
 
-TEST_F(ConfigReload, SedInPlaceEditReloadsOnlyTheChangedPlugin) {
+HOSTD_IN_BOTH_ISOLATIONS(ConfigReload);
+
+TEST_P(ConfigReload, SedInPlaceEditReloadsOnlyTheChangedPlugin) {
     auto& hostd = startAB();
     std::string cmd = "sed -i 's/color = red/color = green/' " + configPath();
     ASSERT_EQ(std::system(cmd.c_str()), 0);
@@ -49,7 +51,7 @@ TEST_F(ConfigReload, SedInPlaceEditReloadsOnlyTheChangedPlugin) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, EditorStyleWriteTempAndRenameIsSeen) {
+TEST_P(ConfigReload, EditorStyleWriteTempAndRenameIsSeen) {
     auto& hostd = startAB();
     writeConfig(hostSection() + probeSection("a", "color = red") + probeSection("b", "color = black"));
     ASSERT_TRUE(waitForLog("plugin=b: reloaded"));
@@ -57,7 +59,7 @@ TEST_F(ConfigReload, EditorStyleWriteTempAndRenameIsSeen) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, KeysThatNeedARestartAreNamedAndTheRestIsApplied) {
+TEST_P(ConfigReload, KeysThatNeedARestartAreNamedAndTheRestIsApplied) {
     auto& hostd = startAB();
     writeConfig(hostSection("rlimit_core = 0\npidfile = " + path("new.pid")) + probeSection("a", "color = green") +
                 probeSection("b", "color = blue"));
@@ -70,7 +72,7 @@ TEST_F(ConfigReload, KeysThatNeedARestartAreNamedAndTheRestIsApplied) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, DropinAddedAndRemovedOverridesAndRestoresAValue) {
+TEST_P(ConfigReload, DropinAddedAndRemovedOverridesAndRestoresAValue) {
     auto& hostd = startAB();
     writeDropin("50-a.conf", "[plugin.a]\ncolor = purple\n");
     ASSERT_TRUE(waitForLog("plugin=a: reloaded"));
@@ -86,7 +88,7 @@ TEST_F(ConfigReload, DropinAddedAndRemovedOverridesAndRestoresAValue) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, InvalidEditKeepsTheOldConfigurationAndAFixIsApplied) {
+TEST_P(ConfigReload, InvalidEditKeepsTheOldConfigurationAndAFixIsApplied) {
     auto& hostd = startAB();
     writeConfig(hostSection() + probeSection("a", "color = green\nstop_timeout = forever") + probeSection("b", "color = blue"));
     ASSERT_TRUE(waitForLog("configuration reload failed; keeping the previous configuration"));
@@ -98,7 +100,7 @@ TEST_F(ConfigReload, InvalidEditKeepsTheOldConfigurationAndAFixIsApplied) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, ReloadRefusedByThePluginKeepsItRunning) {
+TEST_P(ConfigReload, ReloadRefusedByThePluginKeepsItRunning) {
     auto& hostd = startAB();
     writeConfig(hostSection() + probeSection("a", "color = red\nfail = reload") + probeSection("b", "color = blue"));
     ASSERT_TRUE(waitForLog("plugin=a: reload refused; the plugin keeps running with its previous configuration "
@@ -107,7 +109,7 @@ TEST_F(ConfigReload, ReloadRefusedByThePluginKeepsItRunning) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, DisablingDrainsThePluginAndItsDependentsEnablingStartsThemAgain) {
+TEST_P(ConfigReload, DisablingDrainsThePluginAndItsDependentsEnablingStartsThemAgain) {
     install("c");
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a") + probeSection("c"));
     auto& hostd = start();
@@ -124,7 +126,7 @@ TEST_F(ConfigReload, DisablingDrainsThePluginAndItsDependentsEnablingStartsThemA
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, ChangedRequiresRestartsThePluginInTheNewOrder) {
+TEST_P(ConfigReload, ChangedRequiresRestartsThePluginInTheNewOrder) {
     auto& hostd = startAB();
     writeConfig(hostSection() + probeSection("a", "color = red") + probeSection("b", "color = blue\nrequires = a"));
     ASSERT_TRUE(waitForLog("plugin=b: requires changed; restarting in the new order"));
@@ -137,7 +139,7 @@ TEST_F(ConfigReload, ChangedRequiresRestartsThePluginInTheNewOrder) {
     EXPECT_EQ(Names(stops.end() - 2, stops.end()), (Names{"b", "a"}));
 }
 
-TEST_F(ConfigReload, ChangedPluginDirIsWatchedAndReconciled) {
+TEST_P(ConfigReload, ChangedPluginDirIsWatchedAndReconciled) {
     auto& hostd = startAB();
     std::string other = path("other");
     fs::create_directory(other);
@@ -151,7 +153,7 @@ TEST_F(ConfigReload, ChangedPluginDirIsWatchedAndReconciled) {
     stopAndExpectClean(hostd);
 }
 
-TEST_F(ConfigReload, CheckConfigReportsEveryErrorWithFileAndLine) {
+TEST_P(ConfigReload, CheckConfigReportsEveryErrorWithFileAndLine) {
     writeConfig(hostSection("stop_timeout = soon") + "[plugin.a]\nrequires = b\nno equals here\n[plugin.b]\nrequires = a\n");
     auto& check = start({"--check-config"});
     EXPECT_EQ(check.waitExit(15s), 78);
@@ -161,7 +163,7 @@ TEST_F(ConfigReload, CheckConfigReportsEveryErrorWithFileAndLine) {
     EXPECT_TRUE(events().empty());
 }
 
-TEST_F(ConfigReload, CheckConfigFindsCyclesMissingFilesAndShowsWhereValuesCameFrom) {
+TEST_P(ConfigReload, CheckConfigFindsCyclesMissingFilesAndShowsWhereValuesCameFrom) {
     writeConfig(hostSection() + probeSection("a", "requires = b") + probeSection("b", "requires = a"));
     auto& cycle = start({"--check-config"});
     EXPECT_EQ(cycle.waitExit(15s), 78);

@@ -36,7 +36,9 @@ void HostdTest::SetUp() {
     // default /run/hostd/control.sock. In a drop-in, so that hostd.conf's line numbers (which
     // tests assert) stay as the test wrote them.
     ASSERT_EQ(::mkdir((_config + ".d").c_str(), 0755), 0);
-    std::ofstream(controlDropin()) << "[hostd]\ncontrol_socket = " << controlSocket() << "\n";
+    // BothIsolations: isolation = process there too, for the same reason.
+    std::ofstream(controlDropin()) << "[hostd]\ncontrol_socket = " << controlSocket() << "\n"
+                                   << (_isolation == "process" ? "isolation = process\n" : "");
 }
 
 void HostdTest::TearDown() {
@@ -59,8 +61,7 @@ void HostdTest::install(const std::string& name, const std::string& fixture) con
 }
 
 std::string HostdTest::hostSection(const std::string& extra) const {
-    std::string isolation = _isolation == "process" ? "isolation = process\n" : "";
-    return "[hostd]\nplugin_dir = " + _pluginDir + "\n" + isolation + extra + "\n";
+    return "[hostd]\nplugin_dir = " + _pluginDir + "\n" + extra + "\n";
 }
 
 std::string isolationName(const ::testing::TestParamInfo<std::string>& info) {

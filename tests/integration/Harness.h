@@ -64,21 +64,24 @@ protected:
                        std::chrono::milliseconds timeout = 15s) const;
 
     std::optional<HostdProcess> _hostd;
-    std::string _isolation;  ///< "process": hostSection() isolates every plugin (BothIsolations).
+    std::string _isolation;  ///< "process": controlDropin() isolates every plugin (BothIsolations).
 
 private:
     std::string _dir, _pluginDir, _events, _config, _log;
 };
 
 /// A suite whose tests run twice: plugins in hostd's process, and each isolated in a runner
-/// (isolation = process in [hostd]), with the same assertions. One SDK, one .so, two modes.
-class BothIsolations : public HostdTest, public ::testing::WithParamInterface<std::string> {
+/// (isolation = process in [hostd], in controlDropin()), with the same assertions. One SDK, one .so, two modes.
+/// Fixture: HostdTest or a class derived from it.
+template <class Fixture>
+class InBothIsolations : public Fixture, public ::testing::WithParamInterface<std::string> {
 protected:
     void SetUp() override {
-        _isolation = GetParam();
-        HostdTest::SetUp();
+        this->_isolation = this->GetParam();
+        Fixture::SetUp();
     }
 };
+using BothIsolations = InBothIsolations<HostdTest>;
 
 std::string isolationName(const ::testing::TestParamInfo<std::string>& info);
     /// "InProcess" or "Isolated", for INSTANTIATE_TEST_SUITE_P.
