@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <spawn.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -202,6 +203,30 @@ bool waitForText(const std::string& path, const std::string& text, std::chrono::
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return true;
+}
+
+Ns spawnAndRoundTrip() {
+    Ns t0 = monotonicNs();
+    pid_t pid = 0;
+    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    char* envp[] = {nullptr};
+    if (::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, envp) == 0) ::waitpid(pid, nullptr, 0);
+    Ns spawned = monotonicNs() - t0;
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return spawned;
+    std::thread echo([&] {
+        char c;
+        if (::recv(sv[1], &c, 1, 0) == 1) (void)::send(sv[1], &c, 1, 0);
+    });
+    Ns t1 = monotonicNs();
+    char c = 'x';
+    (void)::send(sv[0], &c, 1, 0);
+    (void)::recv(sv[0], &c, 1, 0);
+    Ns roundTrip = monotonicNs() - t1;
+    echo.join();
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return spawned + roundTrip;
 }
 
 }  // namespace bench

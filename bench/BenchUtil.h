@@ -89,6 +89,11 @@ private:
     std::map<std::string, Ns> _stops;
 };
 
+Ns spawnAndRoundTrip();
+    /// What an isolated plugin costs at least beyond its load: posix_spawn of a trivial process
+    /// (/bin/true, reaped) plus one round trip on a SOCK_SEQPACKET socketpair. The isolation
+    /// floor is the in-process load plus this.
+
 std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& data);
     /// open(O_CREAT|O_TRUNC) / write / close, the way cp writes in place. Throws on error.

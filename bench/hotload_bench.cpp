@@ -7,6 +7,9 @@
 //       each removed again once started)
 //   (c) exec on a dir of 500 copies -> all 500 started: tiny.so, and probe.so as built, with the
 //       memory hostd holds per loaded plugin against the plugin's loadable size
+//   (d) (a) with probe.so isolated (isolation = process), against hostd in-process and the
+//       isolation floor (in-process + a trivial spawn + a socketpair round trip); issue 19's
+//       goal: isolated p99 <= 1.5x that floor
 // Latency ends at the CLOCK_MONOTONIC stamp the plugin writes at start entry, so how often
 // this program polls does not enter the figures.
 // Goals: issue 4, hostd p99 <= 1.5x floor p99 for each, (b) also 100 % loaded; issue 16, with
@@ -70,11 +73,12 @@ void copyPlugin(const std::string& from, const std::string& to) {
 /// In a directory of its own: hostd watches the config's directory, and the events file or the
 /// staging directory next to it would wake hostd at every install, which no real setup does.
 std::string writeConfig(const std::string& dir, const std::string& pluginDir, const std::string& events,
-                        const std::vector<std::string>& plugins) {
+                        const std::vector<std::string>& plugins, const std::string& hostExtra = "") {
     fs::create_directories(dir + "/etc");
     std::string path = dir + "/etc/hostd.conf";
     std::ofstream conf(path);
-    conf << "[hostd]\nplugin_dir = " << pluginDir << "\nlog_level = notice\ncontrol_socket = " << dir << "/control.sock\n";
+    conf << "[hostd]\nplugin_dir = " << pluginDir << "\nlog_level = notice\ncontrol_socket = " << dir << "/control.sock\n"
+         << hostExtra;
     for (const auto& n : plugins) conf << "[plugin." << n << "]\nevents = " << events << "\n";
     return path;
 }
@@ -88,7 +92,8 @@ std::string hostdBinary() {
 /// One host under test: its events file and log, and its own plugin dir unless one is given,
 /// under the run's temp dir.
 struct Side {
-    std::string label;  // "hostd", "floor" or "required" (the floor plus issue 4's required work)
+    std::string label;  // "hostd", "floor", "required" (the floor plus issue 4's required work), or
+                        // "isolated" (hostd with isolation = process)
     std::string root, plugins, events, log;
     bench::EventLog starts;
     std::vector<Ns> samples;
@@ -104,11 +109,12 @@ struct Side {
     std::vector<std::string> argv(const std::string& mode, const std::vector<std::string>& configured) const {
         if (label == "floor") return {HOTLOAD_FLOOR, mode, plugins, events};
         if (label == "required") return {HOTLOAD_FLOOR, "--required", mode, plugins, events};
-        return {hostdBinary(), "--config=" + writeConfig(root, plugins, events, configured)};
+        return {hostdBinary(), "--config=" + writeConfig(root, plugins, events, configured,
+                                                         label == "isolated" ? "isolation = process\n" : "")};
     }
 };
 
-const char* readyText(const Side& s) { return s.label == "hostd" ? "hostd: ready" : "floor: ready"; }
+const char* readyText(const Side& s) { return s.label == "hostd" || s.label == "isolated" ? "hostd: ready" : "floor: ready"; }
 
 /// The three sides of every measure: hostd, the floor, and the floor doing the required work.
 std::vector<Side> threeSides(const std::string& tmp, const std::string& pluginDir = {}) {
@@ -177,9 +183,8 @@ bool report(const std::string& title, const std::string& what, const std::vector
 /// "tiny.so (16 KB)", "probe.so (465 KB, 40 KB loadable)": what a part measures.
 std::string describe(const std::string& fixture);
 
-bool measureRename(const std::string& fixture, double limit) {
-    bench::TempDir tmp("hostd-hotload");
-    std::vector<Side> sides = threeSides(tmp.path());
+/// Hot loads of fixture by rename(2) into each side's plugin dir; returns the installs attempted.
+int renameInstalls(std::vector<Side>& sides, const std::string& fixture) {
     auto plugins = names("t", kRenameInstalls);
     // Staged beforehand beside the plugin dir (same filesystem, so rename(2) is one inode move).
     for (const auto& s : sides) {
@@ -192,9 +197,35 @@ bool measureRename(const std::string& fixture, double limit) {
         if (::rename(from.c_str(), to.c_str()) != 0) throw std::runtime_error("rename " + from);
         return t0;
     };
-    int attempted = hotLoad(sides, plugins, rename, 2s, budget(50s));
+    return hotLoad(sides, plugins, rename, 2s, budget(50s));
+}
+
+bool measureRename(const std::string& fixture, double limit) {
+    bench::TempDir tmp("hostd-hotload");
+    std::vector<Side> sides = threeSides(tmp.path());
+    int attempted = renameInstalls(sides, fixture);
     return report("(a) hot load by rename(2) of " + describe(fixture) + " into the plugin dir -> start entry",
                   "rename -> start", sides, attempted, limit);
+}
+
+/// Issue 19: rename -> start of an isolated plugin in the real hostd, against the same hostd
+/// with the plugin in its process and against the isolation floor: each in-process sample plus
+/// a spawn of a trivial process and a socketpair round trip measured in the same run.
+bool measureRenameIsolated(const std::string& fixture) {
+    bench::TempDir tmp("hostd-hotload");
+    std::vector<Side> sides{{"hostd", tmp.path()}, {"isolated", tmp.path()}};
+    int attempted = renameInstalls(sides, fixture);
+    std::vector<Ns> floor;
+    for (Ns inProcess : sides[0].samples) floor.push_back(inProcess + bench::spawnAndRoundTrip());
+    auto pFloor = bench::percentiles(floor), pIn = bench::percentiles(sides[0].samples),
+         pIso = bench::percentiles(sides[1].samples);
+    std::string n = " (" + std::to_string(sides[1].samples.size()) + "/" + std::to_string(attempted) + ")";
+    bench::printTable("(d) hot load by rename(2) of " + describe(fixture) + ", isolation = process -> start entry",
+                      {{"isolation floor: in-process + spawn of /bin/true + socketpair round trip", pFloor, nullptr},
+                       {"hostd, in-process", pIn, &pFloor},
+                       {"hostd, isolated" + n, pIso, &pFloor}});
+    return bench::printRatioGoal("isolated p99 <= 1.5x isolation floor p99", pIso.p99 / pFloor.p99, kGoal) &&
+           sides[1].samples.size() == static_cast<std::size_t>(attempted);
 }
 
 bool measureCopy() {
@@ -336,7 +367,7 @@ int main() {
                 load[0] > static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)) / 2 ? " (busy: p99 figures are noisy)" : "");
     std::printf("x floor: hostd p99 / floor p99 (the goal), the p50 ratio in parentheses\n");
     try {
-        // $HOTLOAD_ONLY=rename, rename-probe, cp, cold or cold-probe runs that part alone: a
+        // $HOTLOAD_ONLY=rename, rename-probe, cp, cold, cold-probe or rename-isolated runs that part alone: a
         // quick A/B of one path.
         const std::string only = std::getenv("HOTLOAD_ONLY") != nullptr ? std::getenv("HOTLOAD_ONLY") : "";
         const std::pair<const char*, std::function<bool()>> parts[] = {
@@ -344,9 +375,10 @@ int main() {
             {"rename-probe", [] { return measureRename("probe.so", 2.0); }},
             {"cp", measureCopy},
             {"cold", [] { return measureCold("tiny.so", kGoal, false); }},
-            {"cold-probe", [] { return measureCold("probe.so", 2.0, true); }}};
+            {"cold-probe", [] { return measureCold("probe.so", 2.0, true); }},
+            {"rename-isolated", [] { return measureRenameIsolated("probe.so"); }}};
         if (!only.empty() && std::none_of(std::begin(parts), std::end(parts), [&](auto& p) { return only == p.first; })) {
-            std::fprintf(stderr, "hotload_bench: HOTLOAD_ONLY must be rename, rename-probe, cp, cold or cold-probe, not '%s'\n",
+            std::fprintf(stderr, "hotload_bench: HOTLOAD_ONLY must be rename, rename-probe, cp, cold, cold-probe or rename-isolated, not '%s'\n",
                          only.c_str());
             return 2;
         }

@@ -81,33 +81,6 @@ CallResult await(PluginExecutor& e, std::uint64_t id) {
     }
 }
 
-Ns spawnTrivial() {
-    Ns t0 = bench::monotonicNs();
-    pid_t pid = 0;
-    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
-    char* envp[] = {nullptr};
-    if (::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, envp) == 0) ::waitpid(pid, nullptr, 0);
-    return bench::monotonicNs() - t0;
-}
-
-Ns socketRoundTrip() {
-    int sv[2];
-    ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
-    std::thread echo([&] {
-        char c;
-        if (::recv(sv[1], &c, 1, 0) == 1) (void)::send(sv[1], &c, 1, 0);
-    });
-    Ns t0 = bench::monotonicNs();
-    char c = 'x';
-    (void)::send(sv[0], &c, 1, 0);
-    (void)::recv(sv[0], &c, 1, 0);
-    Ns took = bench::monotonicNs() - t0;
-    echo.join();
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return took;
-}
-
 CallRequest request(const std::string& plugin, const hostd_type_context* ctx, ConfigPtr config) {
     CallRequest r;
     r.plugin = plugin;
@@ -142,7 +115,7 @@ int main() {
         Ns in = bench::monotonicNs() - t0;
         s.inProcess.unload("tiny", std::move(code), Millis(10000));
         inProcess.push_back(in);
-        floor.push_back(in + spawnTrivial() + socketRoundTrip());
+        floor.push_back(in + bench::spawnAndRoundTrip());
         t0 = bench::monotonicNs();
         code = s.isolated.load(s.read("tiny.so"), Millis(10000));
         isolated.push_back(bench::monotonicNs() - t0);
