@@ -18,6 +18,7 @@
 
 #include <hostd/plugin.h>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -173,9 +174,20 @@ int main() {
                 static_cast<double>(coldIso) / static_cast<double>(coldIn));
     (void)unused;
 
-    // (d) memory of an idle runner.
-    std::printf("(d) an idle runner holding tiny.so (one of %d): PSS %.0f KB\n", kCold, pss);
-    met &= bench::printRatioGoal("idle runner PSS <= 1 MB", pss / 1024, 1.0);
+    // (d) memory of an idle runner: one spawned for its own load (a cold start's), and one taken
+    // from the spare, as every later load's is (the loop turns between loads, as hostd's does),
+    // which loaded the C++ runtime while it waited.
+    std::vector<std::unique_ptr<PluginCode>> warm;
+    for (int i = 0; i < kCold / 10; ++i) {
+        warm.push_back(s.isolated.load(s.read("tiny.so"), Millis(10000)));
+        (void)s.isolated.takeCompleted();
+    }
+    double pssSpare = pssKb(warm.back()->runnerPid());
+    for (auto& c : warm) s.isolated.unload("tiny", std::move(c), Millis(10000));
+    std::printf("(d) an idle runner holding tiny.so: PSS %.0f KB spawned for its load (one of %d), %.0f KB taken from\n"
+                "    the spare (one of %d; the spare has libstdc++ loaded, which a C++ plugin needs anyway)\n",
+                pss, kCold, pssSpare, kCold / 10);
+    met &= bench::printRatioGoal("idle runner PSS <= 1 MB", std::max(pss, pssSpare) / 1024, 1.0);
     std::printf("\nsummary: %s\n", met ? "met" : "MISSED");
     return 0;
 }

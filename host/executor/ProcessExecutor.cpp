@@ -88,6 +88,12 @@ void killGroup(Runner& r, int sig) {
     ::syscall(SYS_pidfd_send_signal, r.pidfd.get(), sig, nullptr, 0);
 }
 
+void killAndReap(Runner& r) {
+    killGroup(r, SIGKILL);
+    siginfo_t info{};
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(r.pidfd.get()), &info, WEXITED);
+}
+
 std::string signalText(int sig) {
     const char* abbrev = ::sigabbrev_np(sig);
     return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
@@ -156,49 +162,74 @@ ProcessExecutor::ProcessExecutor(std::string runnerPath, Failed onFailed, Config
 }
 
 ProcessExecutor::~ProcessExecutor() {
-    for (auto& [raw, r] : _runners) {
-        killGroup(*r, SIGKILL);
-        siginfo_t info{};
-        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(r->pidfd.get()), &info, WEXITED);
-    }
+    for (auto& [raw, r] : _runners) killAndReap(*r);
+    dropSpare();
 }
 
-std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int memfd, Millis timeout) {
+std::shared_ptr<Runner> ProcessExecutor::newRunner(bool spare) {
     auto r = std::make_shared<Runner>();
-    r->plugin = plugin;
-    RunnerProcess process = startRunner(_runnerPath, memfd);
+    RunnerProcess process = startRunner(_runnerPath, spare);
     r->pid = process.pid;
     r->pidfd = std::move(process.pidfd);
     r->socket = std::move(process.socket);
     r->out = std::move(process.out);
     r->err = std::move(process.err);
+    return r;
+}
+
+std::shared_ptr<Runner> ProcessExecutor::takeSpare() {
+    auto spare = std::exchange(_spare, nullptr);
+    pollfd gone{spare ? spare->pidfd.get() : -1, POLLIN, 0};
+    if (spare && ::poll(&gone, 1, 0) == 0) return spare;
+    if (spare) ended(*spare);  // ended while it waited (killed from outside): reaped, not used
+    return newRunner();
+}
+
+void ProcessExecutor::startSpare() {
+    _spareWanted = false;
+    if (_spare || _runners.empty()) return;
+    try {
+        _spare = newRunner(true);  // not watched: its Hello waits in its socket until it is used
+    } catch (const LoadError& e) {
+        HOSTD_LOG(Warning, "", "no spare runner for the next isolated load", {"error", e.what()});
+    }
+}
+
+void ProcessExecutor::dropSpare() {
+    auto spare = std::exchange(_spare, nullptr);
+    if (!spare || !spare->alive) return;
+    killAndReap(*spare);
+    spare->alive = false;
+}
+
+std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int memfd, Millis timeout) {
+    proto::Writer confine(proto::Type::Confine);
+    Confinement confinement = confinementOf(plugin);
+    std::vector<std::string> unknown;
+    resolveConfinement(confinement, unknown).write(confine);  // refused before any runner is spent
+    for (const auto& name : unknown)
+        HOSTD_LOG(Warning, plugin, "seccomp_allow names a system call this system does not know; skipped", {"syscall", name});
+    auto r = takeSpare();
+    r->plugin = plugin;
+    r->confinement = std::move(confinement);
     auto deadline = Clock::now() + timeout;
+    // Sent at once, without waiting for its Hello: the runner reads them after it said hello,
+    // and a runner that speaks another protocol is killed on its Hello before it says Loaded.
+    proto::Writer stopping(proto::Type::SetStopping, 0, _stopping ? 1 : 0);
+    proto::Writer load(proto::Type::Load);
+    load.str(plugin);
+    if (::send(r->socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL) < 0 ||
+        ::send(r->socket.get(), confine.bytes().data(), confine.bytes().size(), MSG_NOSIGNAL) < 0 ||
+        !sendWithDescriptor(r->socket.get(), load.bytes(), memfd)) {
+        std::string why = std::strerror(errno);
+        killGroup(*r, SIGKILL);
+        ended(*r);
+        throw LoadError("runner: " + why);
+    }
     if (!waitFor(*r, deadline, [&] { return r->greeted; })) {
         std::string why = r->alive ? "did not start within load_timeout" : r->how;
         if (r->alive) killGroup(*r, SIGKILL), ended(*r);
         throw LoadError("its runner " + why);
-    }
-    proto::Writer stopping(proto::Type::SetStopping, 0, _stopping ? 1 : 0);
-    (void)::send(r->socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL);
-    proto::Writer confine(proto::Type::Confine);
-    r->confinement = confinementOf(plugin);
-    try {
-        std::vector<std::string> unknown;
-        resolveConfinement(r->confinement, unknown).write(confine);
-        for (const auto& name : unknown)
-            HOSTD_LOG(Warning, plugin, "seccomp_allow names a system call this system does not know; skipped", {"syscall", name});
-    } catch (const LoadError&) {
-        killGroup(*r, SIGKILL);
-        ended(*r);
-        throw;
-    }
-    proto::Writer load(proto::Type::Load);
-    load.str(plugin);
-    if (::send(r->socket.get(), confine.bytes().data(), confine.bytes().size(), MSG_NOSIGNAL) < 0 ||
-        ::send(r->socket.get(), load.bytes().data(), load.bytes().size(), MSG_NOSIGNAL) < 0) {
-        killGroup(*r, SIGKILL);
-        ended(*r);
-        throw LoadError("runner: " + std::string(std::strerror(errno)));
     }
     if (!waitFor(*r, deadline, [&] { return r->loaded; })) {
         if (!r->alive) throw LoadError("its runner " + r->how + " while loading the plugin");
@@ -216,6 +247,11 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     watch(r);
     _runners[r.get()] = r;
     StatusBoard::instance().runnerStarted(plugin, r->pid);
+    // The next isolated load takes a runner already started (spawn, exec and dynamic linking off
+    // its path): spawned in a later turn of the loop, once no start runs (takeCompleted).
+    _spareWanted = true;
+    std::uint64_t one = 1;
+    (void)::write(_wake.get(), &one, sizeof one);
     return r;
 }
 
@@ -332,6 +368,7 @@ void ProcessExecutor::ended(Runner& r) {
     }
     auto self = _runners.count(&r) != 0 ? _runners[&r] : nullptr;  // keeps r alive to the end here
     _runners.erase(&r);
+    if (_runners.empty() && _spare.get() != &r) dropSpare();  // no isolated plugin left: no spare either
     if (r.callId != 0) {
         std::string what = r.killedWhy.empty() ? "its runner " + r.how + " in " + callName(r.call) : "its runner was " + r.how;
         CallResult result{HOSTD_ERR_FAILED, std::move(what), Clock::now() - r.callStarted};
@@ -468,6 +505,11 @@ std::vector<std::pair<std::uint64_t, CallResult>> ProcessExecutor::takeCompleted
         else
             ended(*r);
     }
+    // Not while a start runs: the spawn would compete with it for the CPUs. Its completion wakes
+    // this again.
+    bool starting = std::any_of(_runners.begin(), _runners.end(),
+                                [](const auto& r) { return r.second->callId != 0 && r.second->call == PluginCall::Start; });
+    if (_spareWanted && !starting) startSpare();
     return std::exchange(_done, {});
 }
 

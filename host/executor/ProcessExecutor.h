@@ -20,7 +20,9 @@ namespace hostd {
 /// an isolated plugin never stays stuck; the next start of its code spawns a fresh runner from
 /// the same copy.
 ///
-/// Loads and unloads wait for the runner (at most their timeout, then it is killed); calls
+/// While an isolated plugin runs, one spare runner waits, spawned after the last load, so that
+/// a load's path has no spawn, exec or dynamic linking in it (nor, for a C++ plugin, loading
+/// libstdc++: a spare has it loaded while it waits); it is ended with the last isolated plugin. Loads and unloads wait for the runner (at most their timeout, then it is killed); calls
 /// complete through completionFd(), as in-process ones do. Every fd of this executor's runners
 /// is watched on one epoll instance, which is what completionFd() is. Main loop only.
 class ProcessExecutor : public PluginExecutor {
@@ -62,6 +64,12 @@ public:
 
 private:
     std::shared_ptr<Runner> spawn(const std::string& plugin, int memfd, Millis timeout);
+        /// A runner loading the plugin from memfd: the spare if there is one, else a new one.
+    std::shared_ptr<Runner> newRunner(bool spare = false);
+    std::shared_ptr<Runner> takeSpare();
+    void startSpare();
+        /// Spawns the spare runner the next load takes, if none waits and an isolated plugin runs.
+    void dropSpare();
     bool waitFor(Runner& r, Clock::time_point deadline, const std::function<bool()>& done);
     void readSocket(Runner& r, int budget);
     void readOutput(Runner& r, bool err);
@@ -80,6 +88,8 @@ private:
     HostFds::Watched _epollWatch;
     std::map<int, std::shared_ptr<Runner>> _byFd;  // every watched fd of every live runner
     std::map<Runner*, std::shared_ptr<Runner>> _runners;
+    std::shared_ptr<Runner> _spare;  // started for the next load, greeted or not; not watched
+    bool _spareWanted = false;       // a load took a runner: the next one is spawned in takeCompleted()
     std::vector<std::pair<std::uint64_t, CallResult>> _done;
     std::uint64_t _nextId = std::uint64_t{1} << 62;  // apart from InProcessExecutor's ids
     std::uint32_t _nextWireId = 0;                   // a call's id on a runner's socket

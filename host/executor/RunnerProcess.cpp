@@ -23,7 +23,7 @@ namespace proto = runner;
 
 namespace {
 
-/// A copy of fd at a number no lower than 10, so that the spawn's dup2s onto 1..4 never
+/// A copy of fd at a number no lower than 10, so that the spawn's dup2s onto 1..3 never
 /// overwrite one another's source.
 UniqueFd highCopy(int fd) {
     UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
@@ -42,7 +42,7 @@ std::vector<std::string> runnerEnvironment() {
 
 }  // namespace
 
-RunnerProcess startRunner(const std::string& path, int memfd) {
+RunnerProcess startRunner(const std::string& path, bool spare) {
     RunnerProcess p;
     int sv[2], out[2], err[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw LoadError("socketpair: " + std::string(std::strerror(errno)));
@@ -55,7 +55,7 @@ RunnerProcess startRunner(const std::string& path, int memfd) {
     p.err.reset(err[0]);
     UniqueFd errW(err[1]);
     for (int fd : {p.socket.get(), p.out.get(), p.err.get()}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    UniqueFd sock = highCopy(theirs.get()), image = highCopy(memfd), o = highCopy(outW.get()), e = highCopy(errW.get());
+    UniqueFd sock = highCopy(theirs.get()), o = highCopy(outW.get()), e = highCopy(errW.get());
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -63,7 +63,6 @@ RunnerProcess startRunner(const std::string& path, int memfd) {
     posix_spawn_file_actions_adddup2(&actions, o.get(), 1);
     posix_spawn_file_actions_adddup2(&actions, e.get(), 2);
     posix_spawn_file_actions_adddup2(&actions, sock.get(), proto::kSocketFd);
-    posix_spawn_file_actions_adddup2(&actions, image.get(), proto::kImageFd);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none, all;
@@ -79,7 +78,8 @@ RunnerProcess startRunner(const std::string& path, int memfd) {
     for (auto& v : env) envp.push_back(v.data());
     envp.push_back(nullptr);
     std::string program = path;
-    char* argv[] = {program.data(), parent.data(), nullptr};
+    std::string spareArg = "spare";
+    char* argv[] = {program.data(), parent.data(), spare ? spareArg.data() : nullptr, nullptr};
     int rc = ::posix_spawn(&p.pid, path.c_str(), &actions, &attr, argv, envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
@@ -92,6 +92,22 @@ RunnerProcess startRunner(const std::string& path, int memfd) {
         throw LoadError("pidfd_open: " + std::string(std::strerror(e2)));
     }
     return p;  // the runner's ends of the socket and pipes close here: its exit is then an EOF
+}
+
+bool sendWithDescriptor(int socket, const std::string& message, int fd) {
+    iovec iov{const_cast<char*>(message.data()), message.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(message.size());
 }
 
 }  // namespace hostd

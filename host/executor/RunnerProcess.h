@@ -9,7 +9,8 @@ namespace hostd {
 
 /// A hostd-runner just spawned (DESIGN.md section 10): its pidfd, hostd's end of its socket,
 /// the read ends of its stdout and stderr (all non-blocking). The runner has the socket on fd 3,
-/// the plugin's copy on fd 4, the pipes on 1 and 2, /dev/null on 0, nothing else of hostd's;
+/// the pipes on 1 and 2, /dev/null on 0, nothing else of hostd's (the plugin's copy comes with
+/// its Load message: sendWithDescriptor);
 /// an empty signal mask, default handlers, a process group of its own, and only PATH (and TZ,
 /// LANG, LC_ALL and the sanitizers' options, if set) in its environment.
 struct RunnerProcess {
@@ -17,7 +18,11 @@ struct RunnerProcess {
     UniqueFd pidfd, socket, out, err;
 };
 
-RunnerProcess startRunner(const std::string& path, int memfd);
-    /// Spawns path with hostd's pid as its argument. Throws LoadError.
+RunnerProcess startRunner(const std::string& path, bool spare = false);
+    /// Spawns path with hostd's pid as its argument (and "spare": it loads the C++ runtime
+    /// while it waits for a plugin). Throws LoadError.
+
+bool sendWithDescriptor(int socket, const std::string& message, int fd);
+    /// One message on socket carrying fd (SCM_RIGHTS); false with errno set if not sent.
 
 }  // namespace hostd

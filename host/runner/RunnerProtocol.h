@@ -17,10 +17,9 @@
 
 namespace hostd::runner {
 
-constexpr std::uint32_t kProtocolVersion = 1;
+constexpr std::uint32_t kProtocolVersion = 2;  // 2: the image comes with Load (SCM_RIGHTS)
 constexpr int kSocketFd = 3;  ///< The runner's end of the socketpair.
-constexpr int kImageFd = 4;   ///< The plugin's private copy (PluginFile::memfd), dlopened by the runner.
-constexpr int kFirstFreeFd = 5;
+constexpr int kImageFd = 4;   ///< The plugin's private copy (PluginFile::memfd), sent with Load, moved here, dlopened.
 constexpr std::size_t kMaxMessage = 64 * 1024;  ///< Bytes of one message, header included.
 constexpr std::size_t kMaxLogText = 8 * 1024;   ///< A log line longer than this is cut.
 

@@ -1,6 +1,7 @@
 // hostd-runner: the process one isolated plugin runs in (isolation = process). hostd spawns it
-// with the socket on fd 3, the plugin's private copy on fd 4, pipes on fds 1 and 2, and its own
-// pid as the only argument; see RunnerProtocol.h for what is said on the socket.
+// with the socket on fd 3, pipes on fds 1 and 2, and its own pid as the only argument, possibly
+// before it knows which plugin it is for (a spare); the plugin's private copy comes with the Load
+// message (SCM_RIGHTS) and is moved to fd 4. See RunnerProtocol.h for what is said on the socket.
 //
 // The runner never opens the operator's file and decides nothing: it loads what it is given,
 // runs the calls it is sent, one at a time, and turns the plugin's services into messages. It
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <deque>
 #include <dirent.h>
+#include <fcntl.h>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
@@ -207,6 +209,24 @@ Call parseCall(Reader& in) {
     return call;
 }
 
+/// One message from hostd into buf, and the descriptor it carried (Load: the plugin's private
+/// copy) in fd, or -1.
+ssize_t receive(std::vector<char>& buf, int& fd) {
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(kSocketFd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return n;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return n;
+}
+
 /// Ends what the plugin forked and left, however it left: the runner is the subreaper of what
 /// it forks, so a process whose parent ended (a daemon's fork, setsid, fork) becomes the
 /// runner's child, and is listed and killed here in turn, until none is left. Says so on
@@ -248,21 +268,31 @@ extern "C" __attribute__((visibility("default"), used)) const char* __asan_defau
 int main(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "hostd-runner");  // spawned as /proc/self/fd/N, it would be named "N"
     // Dies with hostd; if hostd is already gone, the parent is init (or a subreaper) by now.
-    if (argc != 2 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fatal("usage: hostd-runner PARENT_PID (started by hostd)");
+    if (argc < 2 || argc > 3 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fatal("usage: hostd-runner PARENT_PID [spare] (started by hostd)");
     if (std::to_string(::getppid()) != argv[1]) ::_exit(0);
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // what the plugin forks and orphans stays ours to end
-    ::close_range(kFirstFreeFd, ~0U, 0);  // nothing of hostd's beyond what was given
+    ::close_range(kImageFd, ~0U, 0);  // nothing of hostd's beyond what was given (the image comes with Load)
     send(Writer(Type::Hello).u64(kProtocolVersion).u64(HOSTD_ABI_MAJOR).u64(HOSTD_ABI_MINOR).u64(static_cast<std::uint64_t>(::getpid())));
+    // A spare waits for a plugin yet unknown: most are C++, and loading their runtime now takes
+    // it off the load's path (a C plugin's runner just has it mapped). Failing is no matter.
+    if (argc == 3 && std::strcmp(argv[2], "spare") == 0) (void)::dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
     CallThread* calls = nullptr;  // started after the load: the constructors run alone
     std::vector<char> buf(kMaxMessage);
     for (;;) {
-        ssize_t n = ::recv(kSocketFd, buf.data(), buf.size(), 0);
+        int fd = -1;
+        ssize_t n = receive(buf, fd);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // hostd closed it: unload, or hostd went away
         Reader in(buf.data(), static_cast<std::size_t>(n));
+        bool image = in.type() == Type::Load && fd >= 0 && gHandle == nullptr &&
+                     (fd == kImageFd || ::dup3(fd, kImageFd, O_CLOEXEC) == kImageFd);
+        if (fd >= 0 && !(image && fd == kImageFd)) ::close(fd);  // nothing is kept but the image
         switch (in.type()) {
         case Type::Load:
-            if (gDescriptor == nullptr) load(in);
+            if (gDescriptor == nullptr && gHandle == nullptr) {
+                if (image) load(in);
+                else send(Writer(Type::Loaded, 0, 1).str("hostd sent no plugin image with Load"));
+            }
             if (gDescriptor != nullptr && calls == nullptr) calls = new CallThread;  // lives until _exit
             break;
         case Type::Call:

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -122,6 +123,38 @@ TEST_F(Isolation, ARunnerKilledFromOutsideIsRestartedAfterBackoffInAFreshOneThen
     EXPECT_EQ(countLog("plugin=a: started"), 2) << log();
     drainExpecting(hostd, 0);
     EXPECT_EQ(countLog("plugin=a: stopped"), 2) << log();  // nothing to stop in the dead runners
+}
+
+TEST_F(Isolation, ASpareRunnerWaitsForTheNextLoadOnlyWhileAnIsolatedPluginRuns) {
+    install("a");
+    writeConfig(config("") + probeSection("c", "isolation = process"));  // c arrives later
+    auto& hostd = start();
+    ASSERT_TRUE(waitForLog("hostd: ready running=2")) << log();
+    auto runners = [&] {  // hostd's children that are runners
+        std::vector<pid_t> out;
+        std::ifstream children("/proc/" + std::to_string(hostd.pid()) + "/task/" + std::to_string(hostd.pid()) + "/children");
+        for (pid_t pid = 0; children >> pid;) {
+            std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+            std::string name;
+            if (std::getline(comm, name) && name == "hostd-runner") out.push_back(pid);
+        }
+        return out;
+    };
+    ASSERT_TRUE(waitUntil([&] { return runners().size() == 2; }, 15s)) << "a's runner and a spare";
+    pid_t a = lastStartPid("a");
+    pid_t spare = runners()[0] == a ? runners()[1] : runners()[0];
+    ::kill(spare, SIGKILL);  // from outside: the next load must not take it
+    install("c");
+    ASSERT_TRUE(waitForLog("plugin=c: started")) << log();
+    EXPECT_NE(lastStartPid("c"), spare);
+    EXPECT_NE(lastStartPid("c"), a);
+    EXPECT_TRUE(waitUntil([&] { return runners().size() == 3; }, 15s)) << "a's, c's and a new spare";
+    fs::remove(pluginDir() + "/a.so");
+    fs::remove(pluginDir() + "/c.so");
+    ASSERT_TRUE(waitForLog("plugin=c: removed")) << log();
+    ASSERT_TRUE(waitForLog("plugin=a: removed")) << log();
+    EXPECT_TRUE(waitUntil([&] { return runners().empty(); }, 15s)) << "no isolated plugin left: no spare either";
+    drainExpecting(hostd, 0);
 }
 
 TEST_F(Isolation, AFailureReportedFromTheRunnerRestartsThePlugin) {
