@@ -12,7 +12,7 @@
 #include "Notifier.h"
 #include "PluginThreads.h"
 #include "Privileges.h"
-#include "ProcessExecutor.h"
+#include "RunnerProcess.h"
 #include "Rlimits.h"
 #include "StartupError.h"
 #include "Supervisor.h"
@@ -187,7 +187,7 @@ int HostApplication::prepareProcess(const ConfigSnapshot& config, StartupReport&
         applyLimits(config);  // while raising a hard limit is still allowed
         reserveDescriptorTable();  // while hostd has one thread (Rlimits.h)
         becomeSubreaper();         // after the last fork: what plugins fork stays hostd's to end
-        ProcessExecutor::openRunner();  // isolated plugins' runner, reachable after the drop
+        openRunnerFile();  // isolated plugins' runner, reachable after the drop
         dropPrivileges(config);
     } catch (const StartupError& e) {
         HOSTD_LOG(Error, "", "cannot start", {"error", e.what()}, {"exit_code", std::to_string(e.exitCode())});

@@ -116,36 +116,6 @@ proto::CallKind kindOf(PluginCall call) {
 
 }  // namespace
 
-namespace {
-
-UniqueFd& runnerFile() {
-    static UniqueFd fd;
-    return fd;
-}
-
-}  // namespace
-
-void ProcessExecutor::openRunner() {
-    if (runnerFile()) return;
-    UniqueFd file(::open(defaultRunnerPath().c_str(), O_RDONLY | O_CLOEXEC));
-    // Above the numbers a spawn gives the runner (0 to 4): exec reads /proc/self/fd/N after them.
-    if (file) runnerFile().reset(::fcntl(file.get(), F_DUPFD_CLOEXEC, 10));
-    // A plugin in hostd's process that closes it would leave isolated plugins unable to start.
-    if (runnerFile()) static HostFds::Watched watch(runnerFile().get(), "hostd-runner's executable");
-}
-
-std::string ProcessExecutor::defaultRunnerPath() {
-    if (runnerFile()) return "/proc/self/fd/" + std::to_string(runnerFile().get());
-    char self[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        std::string dir(self, static_cast<std::size_t>(n));
-        dir.resize(dir.rfind('/') + 1);
-        if (::access((dir + "hostd-runner").c_str(), X_OK) == 0) return dir + "hostd-runner";
-    }
-    return HOSTD_LIBEXECDIR "/hostd/hostd-runner";
-}
-
 ProcessExecutor::ProcessExecutor(std::string runnerPath, Failed onFailed, Configuration config)
     : _runnerPath(std::move(runnerPath)),
       _onFailed(std::move(onFailed)),

@@ -39,14 +39,6 @@ public:
     ~ProcessExecutor() override;
         /// Kills and reaps every runner still there.
 
-    static std::string defaultRunnerPath();
-        /// hostd-runner beside this executable (the build tree), else in the installed libexec
-        /// dir; "/proc/self/fd/N" once openRunner() has opened it.
-    static void openRunner();
-        /// Opens defaultRunnerPath() for good, before hostd drops its privileges: a runner is
-        /// then spawned from that very file, which hostd's user need not be able to reach
-        /// (a build tree under a private directory) and which no later rename can replace.
-
     std::unique_ptr<PluginCode> load(PluginFile file, Millis timeout) override;
     bool unload(const std::string& plugin, std::unique_ptr<PluginCode> code, Millis timeout) override;
     std::uint64_t call(PluginCall which, PluginCode& code, const CallRequest& request) override;

@@ -1,10 +1,12 @@
 // Starting a hostd-runner process: see RunnerProcess.h.
 #include "RunnerProcess.h"
 
+#include "HostFds.h"
 #include "PluginImage.h"
 #include "RunnerProtocol.h"
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +43,36 @@ std::vector<std::string> runnerEnvironment() {
 }
 
 }  // namespace
+
+namespace {
+
+UniqueFd& runnerFile() {
+    static UniqueFd fd;
+    return fd;
+}
+
+}  // namespace
+
+void openRunnerFile() {
+    if (runnerFile()) return;
+    UniqueFd file(::open(runnerPath().c_str(), O_RDONLY | O_CLOEXEC));
+    // Above the numbers a spawn gives the runner (0 to 4): exec reads /proc/self/fd/N after them.
+    if (file) runnerFile().reset(::fcntl(file.get(), F_DUPFD_CLOEXEC, 10));
+    // A plugin in hostd's process that closes it would leave isolated plugins unable to start.
+    if (runnerFile()) static HostFds::Watched watch(runnerFile().get(), "hostd-runner's executable");
+}
+
+std::string runnerPath() {
+    if (runnerFile()) return "/proc/self/fd/" + std::to_string(runnerFile().get());
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        std::string dir(self, static_cast<std::size_t>(n));
+        dir.resize(dir.rfind('/') + 1);
+        if (::access((dir + "hostd-runner").c_str(), X_OK) == 0) return dir + "hostd-runner";
+    }
+    return HOSTD_LIBEXECDIR "/hostd/hostd-runner";
+}
 
 RunnerProcess startRunner(const std::string& path, bool spare) {
     RunnerProcess p;

@@ -18,6 +18,14 @@ struct RunnerProcess {
     UniqueFd pidfd, socket, out, err;
 };
 
+std::string runnerPath();
+    /// hostd-runner beside this executable (the build tree), else in the installed libexec
+    /// dir; "/proc/self/fd/N" once openRunnerFile() has opened it.
+void openRunnerFile();
+    /// Opens runnerPath() for good, before hostd drops its privileges: a runner is then spawned
+    /// from that very file, which hostd's user need not be able to reach (a build tree under a
+    /// private directory) and which no later rename can replace.
+
 RunnerProcess startRunner(const std::string& path, bool spare = false);
     /// Spawns path with hostd's pid as its argument (and "spare": it loads the C++ runtime
     /// while it waits for a plugin). Throws LoadError.

@@ -9,6 +9,7 @@
 #include "LogOutput.h"
 #include "LogSetup.h"
 #include "ProcessExecutor.h"
+#include "RunnerProcess.h"
 #include "RoutingExecutor.h"
 #include "StatusBoard.h"
 #include "SupervisorInternal.h"
@@ -55,7 +56,7 @@ std::string Supervisor::pluginDir() const { return _source.pluginDir ? *_source.
 std::unique_ptr<PluginExecutor> Supervisor::makeExecutor() {
     auto inProcess = std::make_unique<InProcessExecutor>([this](const LoadWatch::Job& job) { continueAfterHungLoad(job); });
     auto isolated = std::make_unique<ProcessExecutor>(
-        ProcessExecutor::defaultRunnerPath(),
+        runnerPath(),
         [](const std::string& plugin, const std::string& message, bool runnerEnded) {
             FailureInbox::instance().post({plugin, message, runnerEnded});
         },
