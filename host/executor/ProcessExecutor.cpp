@@ -5,6 +5,7 @@
 #include "RunnerConfinement.h"
 #include "RunnerProcess.h"
 #include "RunnerProtocol.h"
+#include "RunnerState.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -35,32 +36,11 @@ namespace hostd {
 namespace proto = runner;
 
 /// One runner process and what hostd knows of it.
-struct ProcessExecutor::Runner {
-    std::string plugin;
-    pid_t pid = -1;
-    UniqueFd pidfd, socket, out, err;
-    std::string outLine, errLine;  // a line not yet ended
-    bool alive = true;
-    bool unloading = false;
-    std::string killedWhy;  // set when hostd kills it: what its end is said to be
-    std::string how;        // its end, once it ended: "exited with status 3", "crashed (SIGSEGV)"
-    Confinement confinement;  // as configured when it was spawned
-    std::string violation;    // the system call seccomp refused, if it did
-    // Hello and Loaded, while it loads.
-    bool greeted = false, loaded = false;
-    std::string loadError, version;
-    bool hasReload = false;
-    std::vector<std::string> dependencies;
-    // The call in flight.
-    std::uint64_t callId = 0;
-    std::uint32_t wireId = 0;
-    PluginCall call = PluginCall::Start;
-    Clock::time_point callStarted{};
-};
-
 namespace {
 
 using Runner = ProcessExecutor::Runner;
+using runnerstate::killAndReap;
+using runnerstate::killGroup;
 
 /// Code loaded in a runner; keeps its copy to spawn the next runner from after one ended.
 class RunnerCode : public PluginCode {
@@ -81,18 +61,6 @@ public:
     Clock::duration took{};
 };
 
-
-void killGroup(Runner& r, int sig) {
-    // The runner leads its process group: what the plugin forked goes with it.
-    if (r.pid > 0) ::kill(-r.pid, sig);
-    ::syscall(SYS_pidfd_send_signal, r.pidfd.get(), sig, nullptr, 0);
-}
-
-void killAndReap(Runner& r) {
-    killGroup(r, SIGKILL);
-    siginfo_t info{};
-    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(r.pidfd.get()), &info, WEXITED);
-}
 
 std::string signalText(int sig) {
     const char* abbrev = ::sigabbrev_np(sig);
@@ -136,42 +104,6 @@ ProcessExecutor::~ProcessExecutor() {
     dropSpare();
 }
 
-std::shared_ptr<Runner> ProcessExecutor::newRunner(bool spare) {
-    auto r = std::make_shared<Runner>();
-    RunnerProcess process = startRunner(_runnerPath, spare);
-    r->pid = process.pid;
-    r->pidfd = std::move(process.pidfd);
-    r->socket = std::move(process.socket);
-    r->out = std::move(process.out);
-    r->err = std::move(process.err);
-    return r;
-}
-
-std::shared_ptr<Runner> ProcessExecutor::takeSpare() {
-    auto spare = std::exchange(_spare, nullptr);
-    pollfd gone{spare ? spare->pidfd.get() : -1, POLLIN, 0};
-    if (spare && ::poll(&gone, 1, 0) == 0) return spare;
-    if (spare) ended(*spare);  // ended while it waited (killed from outside): reaped, not used
-    return newRunner();
-}
-
-void ProcessExecutor::startSpare() {
-    _spareWanted = false;
-    if (_spare || _runners.empty()) return;
-    try {
-        _spare = newRunner(true);  // not watched: its Hello waits in its socket until it is used
-    } catch (const LoadError& e) {
-        HOSTD_LOG(Warning, "", "no spare runner for the next isolated load", {"error", e.what()});
-    }
-}
-
-void ProcessExecutor::dropSpare() {
-    auto spare = std::exchange(_spare, nullptr);
-    if (!spare || !spare->alive) return;
-    killAndReap(*spare);
-    spare->alive = false;
-}
-
 std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int memfd, Millis timeout) {
     proto::Writer confine(proto::Type::Confine);
     Confinement confinement = confinementOf(plugin);
@@ -179,50 +111,67 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     resolveConfinement(confinement, unknown).write(confine);  // refused before any runner is spent
     for (const auto& name : unknown)
         HOSTD_LOG(Warning, plugin, "seccomp_allow names a system call this system does not know; skipped", {"syscall", name});
+    bool spare = _spare != nullptr;
     auto r = takeSpare();
-    r->plugin = plugin;
-    r->confinement = std::move(confinement);
+    if (loadIn(r, plugin, confinement, confine, memfd, timeout, spare)) return r;
+    // The spare was SIGKILLed from outside as it was taken (its end not yet readable): once more
+    // in a runner of its own, whose end, if the same, is the load's.
+    r = newRunner();
+    loadIn(r, plugin, confinement, confine, memfd, timeout, false);
+    return r;
+}
+
+bool ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::string& plugin, const Confinement& confinement,
+                             const runner::Writer& confine, int memfd, Millis timeout, bool spare) {
+    Runner& r = *rp;
+    r.plugin = plugin;
+    r.confinement = confinement;
     auto deadline = Clock::now() + timeout;
     // Sent at once, without waiting for its Hello: the runner reads them after it said hello,
     // and a runner that speaks another protocol is killed on its Hello before it says Loaded.
     proto::Writer stopping(proto::Type::SetStopping, 0, _stopping ? 1 : 0);
     proto::Writer load(proto::Type::Load);
     load.str(plugin);
-    if (::send(r->socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL) < 0 ||
-        ::send(r->socket.get(), confine.bytes().data(), confine.bytes().size(), MSG_NOSIGNAL) < 0 ||
-        !sendWithDescriptor(r->socket.get(), load.bytes(), memfd)) {
+    if (::send(r.socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL) < 0 ||
+        ::send(r.socket.get(), confine.bytes().data(), confine.bytes().size(), MSG_NOSIGNAL) < 0 ||
+        !sendWithDescriptor(r.socket.get(), load.bytes(), memfd)) {
         std::string why = std::strerror(errno);
-        killGroup(*r, SIGKILL);
-        ended(*r);
+        killGroup(r, SIGKILL);
+        ended(r);
+        if (spare) return false;
         throw LoadError("runner: " + why);
     }
-    if (!waitFor(*r, deadline, [&] { return r->greeted; })) {
-        std::string why = r->alive ? "did not start within load_timeout" : r->how;
-        if (r->alive) killGroup(*r, SIGKILL), ended(*r);
-        throw LoadError("its runner " + why);
+    bool greeted = waitFor(r, deadline, [&] { return r.greeted; });
+    if (greeted && waitFor(r, deadline, [&] { return r.loaded; })) {
+        if (!r.loadError.empty()) {
+            killGroup(r, SIGKILL);
+            ended(r);
+            throw LoadError(r.loadError);
+        }
+        watch(rp);
+        _runners[&r] = rp;
+        StatusBoard::instance().runnerStarted(plugin, r.pid);
+        // The next isolated load takes a runner already started (spawn, exec and dynamic linking
+        // off its path): spawned in a later turn of the loop, once no start runs (takeCompleted).
+        _spareWanted = true;
+        std::uint64_t one = 1;
+        (void)::write(_wake.get(), &one, sizeof one);
+        return true;
     }
-    if (!waitFor(*r, deadline, [&] { return r->loaded; })) {
-        if (!r->alive) throw LoadError("its runner " + r->how + " while loading the plugin");
-        r->killedWhy = "killed: its load did not return within load_timeout (" + formatDuration(timeout) + ")";  // said below
-        killGroup(*r, SIGKILL);
-        ended(*r);
-        throw LoadError("plugin code did not return from its load within load_timeout (" + formatDuration(timeout) +
-                        "); its runner was killed");
+    if (!r.alive) {
+        if (spare && r.killedWhy.empty() && r.how == "was killed (SIGKILL)") return false;
+        throw LoadError("its runner " + r.how + (greeted ? " while loading the plugin" : ""));
     }
-    if (!r->loadError.empty()) {
-        killGroup(*r, SIGKILL);
-        ended(*r);
-        throw LoadError(r->loadError);
+    if (!greeted) {
+        killGroup(r, SIGKILL);
+        ended(r);
+        throw LoadError("its runner did not start within load_timeout");
     }
-    watch(r);
-    _runners[r.get()] = r;
-    StatusBoard::instance().runnerStarted(plugin, r->pid);
-    // The next isolated load takes a runner already started (spawn, exec and dynamic linking off
-    // its path): spawned in a later turn of the loop, once no start runs (takeCompleted).
-    _spareWanted = true;
-    std::uint64_t one = 1;
-    (void)::write(_wake.get(), &one, sizeof one);
-    return r;
+    r.killedWhy = "killed: its load did not return within load_timeout (" + formatDuration(timeout) + ")";  // said below
+    killGroup(r, SIGKILL);
+    ended(r);
+    throw LoadError("plugin code did not return from its load within load_timeout (" + formatDuration(timeout) +
+                    "); its runner was killed");
 }
 
 bool ProcessExecutor::waitFor(Runner& r, Clock::time_point deadline, const std::function<bool()>& done) {

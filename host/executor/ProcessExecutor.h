@@ -12,6 +12,10 @@
 
 namespace hostd {
 
+namespace runner {
+class Writer;
+}
+
 /// Isolated plugins (isolation = process, DESIGN.md section 10): each loaded plugin runs in a
 /// hostd-runner process of its own, given the private copy hostd made and checked (the runner
 /// never opens the operator's file) and a SOCK_SEQPACKET socket (runner/RunnerProtocol.h). A
@@ -57,6 +61,10 @@ public:
 private:
     std::shared_ptr<Runner> spawn(const std::string& plugin, int memfd, Millis timeout);
         /// A runner loading the plugin from memfd: the spare if there is one, else a new one.
+    bool loadIn(const std::shared_ptr<Runner>& r, const std::string& plugin, const Confinement& confinement,
+                const runner::Writer& confine, int memfd, Millis timeout, bool spare);
+        /// Loads the plugin in r and keeps r as its runner; false if r was a spare that was
+        /// SIGKILLed from outside before it said Loaded (take another). Throws LoadError.
     std::shared_ptr<Runner> newRunner(bool spare = false);
     std::shared_ptr<Runner> takeSpare();
     void startSpare();
