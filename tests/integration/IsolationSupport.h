@@ -49,6 +49,12 @@ protected:
             if (it->name == name) return it->pid;
         return 0;
     }
+    /// The pid the log gives right after text ("contain: forked " PID), or 0 if it has none.
+    pid_t loggedPid(const std::string& text) const {
+        std::string all = log();
+        auto at = all.find(text);
+        return at == std::string::npos ? 0 : std::stoi(all.substr(at + text.size()));
+    }
     /// SIGTERM; hostd drains b (and a, if it runs) and exits with code.
     void drainExpecting(HostdProcess& hostd, int code) {
         hostd.signal(SIGTERM);

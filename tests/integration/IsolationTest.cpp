@@ -222,10 +222,8 @@ TEST_F(Isolation, ACrashInAThreadOfThePluginRestartsItInAFreshRunnerThenQuaranti
 
 TEST_F(Isolation, AProcessThePluginForkedEndsWithItsRunner) {
     auto& hostd = startWith("contain_fork", "", "hostd: ready running=2");
-    std::string text = log();
-    auto at = text.find("contain: forked ");
-    ASSERT_NE(at, std::string::npos) << text;
-    pid_t child = std::stoi(text.substr(at + 16));
+    pid_t child = loggedPid("contain: forked ");
+    ASSERT_GT(child, 0) << log();
     drainExpecting(hostd, 0);
     EXPECT_TRUE(waitUntil([&] { return processGone(child); }, 15s)) << "the plugin's child outlived its runner";
     EXPECT_EQ(countLog("a process the plugin forked and left behind still runs"), 0);  // not hostd's child
@@ -235,10 +233,8 @@ TEST_F(Isolation, AProcessThePluginDaemonisedOutOfItsGroupEndsWhenItsRunnerUnloa
     // fork, setsid, fork: the grandchild leaves the runner's process group and is orphaned. The
     // runner is its subreaper and ends it as the plugin is unloaded, while hostd runs on.
     auto& hostd = startWith("contain_escape", "", "hostd: ready running=2");
-    std::string text = log();
-    auto at = text.find("contain: escaped ");
-    ASSERT_NE(at, std::string::npos) << text;
-    pid_t escaped = std::stoi(text.substr(at + 17));
+    pid_t escaped = loggedPid("contain: escaped ");
+    ASSERT_GT(escaped, 0) << log();
     ASSERT_FALSE(processGone(escaped));
     fs::remove(pluginDir() + "/a.so");
     ASSERT_TRUE(waitForLog("plugin=a: removed")) << log();
