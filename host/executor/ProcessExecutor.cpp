@@ -111,18 +111,13 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     resolveConfinement(confinement, unknown).write(confine);  // refused before any runner is spent
     for (const auto& name : unknown)
         HOSTD_LOG(Warning, plugin, "seccomp_allow names a system call this system does not know; skipped", {"syscall", name});
-    bool spare = _spare != nullptr;
     auto r = takeSpare();
-    if (loadIn(r, plugin, confinement, confine, memfd, timeout, spare)) return r;
-    // The spare was SIGKILLed from outside as it was taken (its end not yet readable): once more
-    // in a runner of its own, whose end, if the same, is the load's.
-    r = newRunner();
-    loadIn(r, plugin, confinement, confine, memfd, timeout, false);
+    loadIn(r, plugin, confinement, confine, memfd, timeout);
     return r;
 }
 
-bool ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::string& plugin, const Confinement& confinement,
-                             const runner::Writer& confine, int memfd, Millis timeout, bool spare) {
+void ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::string& plugin, const Confinement& confinement,
+                             const runner::Writer& confine, int memfd, Millis timeout) {
     Runner& r = *rp;
     r.plugin = plugin;
     r.confinement = confinement;
@@ -138,7 +133,6 @@ bool ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::strin
         std::string why = std::strerror(errno);
         killGroup(r, SIGKILL);
         ended(r);
-        if (spare) return false;
         throw LoadError("runner: " + why);
     }
     bool greeted = waitFor(r, deadline, [&] { return r.greeted; });
@@ -156,10 +150,9 @@ bool ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::strin
         _spareWanted = true;
         std::uint64_t one = 1;
         (void)::write(_wake.get(), &one, sizeof one);
-        return true;
+        return;
     }
     if (!r.alive) {
-        if (spare && r.killedWhy.empty() && r.how == "was killed (SIGKILL)") return false;
         throw LoadError("its runner " + r.how + (greeted ? " while loading the plugin" : ""));
     }
     if (!greeted) {
@@ -292,7 +285,7 @@ void ProcessExecutor::ended(Runner& r) {
         std::string what = r.killedWhy.empty() ? "its runner " + r.how + " in " + callName(r.call) : "its runner was " + r.how;
         CallResult result{HOSTD_ERR_FAILED, std::move(what), Clock::now() - r.callStarted};
         complete(std::exchange(r.callId, 0), std::move(result));
-    } else if (!r.unloading && r.loaded) {
+    } else if (self && !r.unloading && r.loaded) {  // a runner that never took over (a refused load) fails no plugin
         _onFailed(r.plugin, "its runner " + r.how, true);
     }
 }
@@ -446,6 +439,7 @@ bool ProcessExecutor::kill(std::uint64_t id, const std::string& why) {
 
 void ProcessExecutor::setStopping(bool stopping) {
     _stopping = stopping;
+    if (stopping) dropSpare();  // nothing more is loaded: no spare is left for the drain's end to find
     proto::Writer w(proto::Type::SetStopping, 0, stopping ? 1 : 0);
     for (auto& [raw, r] : _runners) (void)::send(r->socket.get(), w.bytes().data(), w.bytes().size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }

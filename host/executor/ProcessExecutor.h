@@ -61,10 +61,9 @@ public:
 private:
     std::shared_ptr<Runner> spawn(const std::string& plugin, int memfd, Millis timeout);
         /// A runner loading the plugin from memfd: the spare if there is one, else a new one.
-    bool loadIn(const std::shared_ptr<Runner>& r, const std::string& plugin, const Confinement& confinement,
-                const runner::Writer& confine, int memfd, Millis timeout, bool spare);
-        /// Loads the plugin in r and keeps r as its runner; false if r was a spare that was
-        /// SIGKILLed from outside before it said Loaded (take another). Throws LoadError.
+    void loadIn(const std::shared_ptr<Runner>& r, const std::string& plugin, const Confinement& confinement,
+                const runner::Writer& confine, int memfd, Millis timeout);
+        /// Loads the plugin in r and keeps r as its runner. Throws LoadError.
     std::shared_ptr<Runner> newRunner(bool spare = false);
     std::shared_ptr<Runner> takeSpare();
     void startSpare();

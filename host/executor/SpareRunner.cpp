@@ -32,7 +32,7 @@ std::shared_ptr<Runner> ProcessExecutor::takeSpare() {
 
 void ProcessExecutor::startSpare() {
     _spareWanted = false;
-    if (_spare || _runners.empty()) return;
+    if (_spare || _runners.empty() || _stopping) return;
     try {
         _spare = newRunner(true);  // not watched: its Hello waits in its socket until it is used
     } catch (const LoadError& e) {

@@ -112,7 +112,7 @@ UniqueFd copyMapped(int src, const std::string& fileName, std::uint64_t size, Pl
     unsigned char head[sizeof(Elf64_Ehdr)];
     Elf64_Ehdr header = ElfFile::checkHeader(head, readAt(src, head, sizeof head, 0), size);
     std::vector<Elf64_Phdr> segments = ElfFile::checkLayout(src, size, header);
-    UniqueFd mem(::memfd_create(("hostd:" + fileName).c_str(), MFD_CLOEXEC));  // ProcessStats.cpp finds it by this name
+    UniqueFd mem(::memfd_create(("hostd:" + fileName).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));  // ProcessStats.cpp finds it by this name
     if (!mem) throw LoadError("memfd_create failed: " + errnoText(errno));
     if (::ftruncate(mem.get(), static_cast<off_t>(size)) != 0) throw LoadError("memfd size: " + errnoText(errno));
     ContentHash content;
@@ -130,6 +130,11 @@ UniqueFd copyMapped(int src, const std::string& fileName, std::uint64_t size, Pl
         });
         file.copied += r.length;
     }
+    // Nothing changes the copy from here on, through any descriptor: not code in hostd, not an
+    // isolated plugin's runner, which holds it as fd 4 (and could reopen it writable through
+    // /proc): a runner started again after a crash loads exactly what was hashed.
+    if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+        throw LoadError("memfd seals: " + errnoText(errno));
     unsigned char copiedHead[sizeof(Elf64_Ehdr)];
     if (readAt(mem.get(), copiedHead, sizeof copiedHead, 0) != sizeof copiedHead ||
         std::memcmp(copiedHead, head, sizeof head) != 0)

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <dlfcn.h>
 #include <mutex>
+#include <set>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -48,6 +49,7 @@ std::string gName;
 const hostd_type_descriptor* gDescriptor = nullptr;
 void* gHandle = nullptr;
 Confinement gConfinement;
+bool gImageLost = false;    // the last message came with a descriptor the runner had no room for
 std::string gConfineError;  // what failed to confine the runner: the load is refused with it
 
 /// Sends one message; a plugin thread may call it too (a whole message is one send). A peer
@@ -221,6 +223,7 @@ ssize_t receive(std::vector<char>& buf, int& fd) {
     msg.msg_controllen = sizeof control;
     ssize_t n = ::recvmsg(kSocketFd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0) return n;
+    gImageLost = (msg.msg_flags & MSG_CTRUNC) != 0;  // no descriptor left for it (rlimit_nofile)
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
             std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
@@ -232,27 +235,30 @@ ssize_t receive(std::vector<char>& buf, int& fd) {
 /// runner's child, and is listed and killed here in turn, until none is left. Says so on
 /// stderr, which hostd logs as the plugin's.
 void endWhatThePluginLeft() {
-    std::string ended;
-    for (;;) {
-        bool any = false;
+    std::set<long> ended;
+    for (int round = 0; round < 1000; ++round) {  // bounded: what forks faster than it is killed is hostd's to end
+        bool killed = false;
         if (DIR* tasks = ::opendir("/proc/self/task")) {
             while (const dirent* task = ::readdir(tasks)) {
                 if (task->d_name[0] == '.') continue;
                 std::string path = std::string("/proc/self/task/") + task->d_name + "/children";
                 FILE* children = std::fopen(path.c_str(), "re");
                 if (children == nullptr) continue;
-                for (long pid = 0; std::fscanf(children, "%ld", &pid) == 1;) {
-                    if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) ended += " " + std::to_string(pid);
-                    any = true;
-                }
+                for (long pid = 0; std::fscanf(children, "%ld", &pid) == 1;)
+                    if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) killed = ended.insert(pid).second || killed;
                 std::fclose(children);
             }
             ::closedir(tasks);
         }
-        if (::waitpid(-1, nullptr, any ? 0 : WNOHANG) <= 0 && !any) break;  // none left (ECHILD), or none ended yet
+        // __WALL: a child cloned with another exit signal than SIGCHLD is reaped too. Blocking
+        // only while one just killed is on its way; none left (ECHILD) or none killable: done.
+        pid_t reaped = ::waitpid(-1, nullptr, __WALL | (killed ? 0 : WNOHANG));
+        if (reaped < 0 ? errno != EINTR : reaped == 0) break;
     }
-    if (!ended.empty())
-        std::fprintf(stderr, "hostd-runner: ended what the plugin left running (plugin.h: reap what you fork):%s\n", ended.c_str());
+    if (ended.empty()) return;
+    std::string pids;
+    for (long pid : ended) pids += " " + std::to_string(pid);
+    std::fprintf(stderr, "hostd-runner: ended what the plugin left running (plugin.h: reap what you fork):%s\n", pids.c_str());
 }
 
 }  // namespace
@@ -291,7 +297,9 @@ int main(int argc, char** argv) {
         case Type::Load:
             if (gDescriptor == nullptr && gHandle == nullptr) {
                 if (image) load(in);
-                else send(Writer(Type::Loaded, 0, 1).str("hostd sent no plugin image with Load"));
+                else send(Writer(Type::Loaded, 0, 1).str(gImageLost ? "the runner could not receive the plugin's image: no descriptor "
+                                                                        "left for it (rlimit_nofile too low?)"
+                                                             : "the runner could not take the plugin's image"));
             }
             if (gDescriptor != nullptr && calls == nullptr) calls = new CallThread;  // lives until _exit
             break;

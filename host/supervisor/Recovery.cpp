@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 namespace hostd {
 
@@ -14,12 +15,17 @@ namespace {
 
 /// hostd_plugin_restarts_total's reason for a failure, from what the executor or the plugin said.
 std::string failureKind(const std::string& error) {
-    if (error.find("killed by seccomp") != std::string::npos) return "seccomp";
-    if (error.find("runner crashed") != std::string::npos) return "crashed";
-    if (error.find("runner exited") != std::string::npos) return "exited";
-    if (error.find("runner was killed") != std::string::npos || error.find("overran its deadline") != std::string::npos)
-        return "killed";
-    if (error.starts_with("reported failure")) return "reported";
+    if (error.starts_with("reported failure")) return "reported";  // the plugin's own words follow: never read
+    // What the process executor says of a runner's end (ended()), as the failure or a failed
+    // call's message ("failed: " first); anything else is the plugin's own failure.
+    std::string_view said = error;
+    if (said.starts_with("failed: ")) said.remove_prefix(8);
+    if (!said.starts_with("its runner ")) return "failed";
+    said.remove_prefix(11);
+    if (said.starts_with("was killed by seccomp")) return "seccomp";
+    if (said.starts_with("crashed")) return "crashed";
+    if (said.starts_with("exited")) return "exited";
+    if (said.starts_with("was killed")) return "killed";
     return "failed";
 }
 

@@ -144,6 +144,11 @@ TEST_F(Isolation, ASpareRunnerWaitsForTheNextLoadOnlyWhileAnIsolatedPluginRuns) 
     pid_t a = lastStartPid("a");
     pid_t spare = runners()[0] == a ? runners()[1] : runners()[0];
     ::kill(spare, SIGKILL);  // from outside: the next load must not take it
+    ASSERT_TRUE(waitUntil([&] {  // dead, not yet reaped: hostd sees it when it takes the spare
+        std::ifstream stat("/proc/" + std::to_string(spare) + "/stat");
+        std::string pid, comm, state;
+        return stat >> pid >> comm >> state && state == "Z";
+    }, 15s)) << "the spare's end";
     install("c");
     ASSERT_TRUE(waitForLog("plugin=c: started")) << log();
     EXPECT_NE(lastStartPid("c"), spare);
@@ -155,6 +160,22 @@ TEST_F(Isolation, ASpareRunnerWaitsForTheNextLoadOnlyWhileAnIsolatedPluginRuns) 
     ASSERT_TRUE(waitForLog("plugin=a: removed")) << log();
     EXPECT_TRUE(waitUntil([&] { return runners().empty(); }, 15s)) << "no isolated plugin left: no spare either";
     drainExpecting(hostd, 0);
+}
+
+TEST_F(Isolation, ANewVersionItsRunnerRefusesLeavesTheRunningVersionRunning) {
+    auto& hostd = startWith("probe", "", "hostd: ready running=2");
+    int runner = lastStartPid("a");
+    install("a", "no_entry");  // loaded in a runner, which says it has no entry point
+    ASSERT_TRUE(waitForLog("plugin=a: new file refused; the running version stays")) << log();
+    EXPECT_EQ(countLog("no symbol hostd_plugin_entry"), 1) << log();
+    install("b", "probe_v2");  // a later event: by then a wrongly failed a would be restarting
+    ASSERT_TRUE(waitForLog("plugin=b: upgraded")) << log();
+    EXPECT_EQ(countLog("plugin=a: its runner"), 0) << log();
+    EXPECT_EQ(countLog("plugin=a: stopping"), 0) << log();
+    EXPECT_EQ(lastStartPid("a"), runner);
+    EXPECT_FALSE(processGone(runner));
+    hostd.signal(SIGTERM);
+    EXPECT_EQ(hostd.waitExit(15s), 0) << log();
 }
 
 TEST_F(Isolation, AFailureReportedFromTheRunnerRestartsThePlugin) {

@@ -6,12 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstring>
-#include <functional>
-#include <set>
-#include <sys/stat.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <functional>
+#include <set>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -133,6 +135,22 @@ TEST_F(Prefetch, OnlyWhatIsMappedIsCopiedTheRestIsAHoleThatCostsNothing) {
     std::string copy = contentOf(*file);
     EXPECT_EQ(copy.substr(0, 4096), image.substr(0, 4096));
     EXPECT_EQ(copy.find_first_not_of('\0', 4096), std::string::npos) << "the hole reads as zeros";
+}
+
+TEST_F(Prefetch, ThePrivateCopyIsSealedAgainstEveryWriteEvenThroughAReopenedDescriptor) {
+    _dir.write("sealed.so", withDebugInfo(4096));
+    PluginPrefetch prefetch(_dirFd, {{"sealed.so", {}}});
+    auto file = prefetch.take("sealed.so");
+    ASSERT_TRUE(file.has_value());
+    EXPECT_EQ(::fcntl(file->memfd.get(), F_GET_SEALS), F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+    // What an isolated plugin could do with its runner's fd 4: reopen it writable and write.
+    hostd::UniqueFd reopened(::open(("/proc/self/fd/" + std::to_string(file->memfd.get())).c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(::pwrite(reopened.get(), "X", 1, 100), -1);
+    EXPECT_EQ(errno, EPERM);
+    EXPECT_EQ(::ftruncate(reopened.get(), 0), -1);
+    EXPECT_EQ(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, reopened.get(), 0), MAP_FAILED);
+    EXPECT_EQ(contentOf(*file).substr(0, 4096), withDebugInfo(4096).substr(0, 4096));
 }
 
 TEST_F(Prefetch, TheIdentityChangesWithAMappedByteNotWithDebugInfo) {
