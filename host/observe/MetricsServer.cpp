@@ -93,6 +93,17 @@ std::string boundAddress(int fd, bool ipv6) {
 
 /// Writes a small answer without blocking (the socket buffer of a fresh connection holds it)
 /// and closes the connection.
+/// The route's answer, or a 500 naming what went wrong: a client must never be left with a
+/// connection closed unanswered, nor the log without the reason.
+HttpAnswer answerFor(const std::string& target) {
+    try {
+        return routeMetrics(target);
+    } catch (const std::exception& e) {
+        HOSTD_LOG(Error, "", "metrics endpoint could not render its answer", {"target", target}, {"error", e.what()});
+        return HttpAnswer::error(HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, std::string("cannot render: ") + e.what());
+    }
+}
+
 void answerAndClose(UniqueFd fd, const HttpAnswer& answer) {
     std::string bytes = answer.serialize();
     [[maybe_unused]] ssize_t n = ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -155,7 +166,7 @@ MetricsServer::MetricsServer(EventLoop& loop, UniqueFd listener, std::string tok
     _pool = std::make_unique<ConnectionPool>(kWorkers, kMaxQueued, kConnectionDeadline,
                                              [](Poco::Net::StreamSocket& socket, const std::string& target) {
                                                  socket.setSendTimeout(Poco::Timespan(5, 0));
-                                                 std::string bytes = routeMetrics(target).serialize();
+                                                 std::string bytes = answerFor(target).serialize();
                                                  // exceptions end in ConnectionPool::work
                                                  for (std::size_t done = 0; done < bytes.size();)
                                                      done += static_cast<std::size_t>(socket.sendBytes(
