@@ -209,7 +209,7 @@ TEST_F(Isolation, ExitInAConstructorIsALoadFailureOfTheRunnerOnly) {
 }
 
 TEST_F(Isolation, A1GBAllocationUnderRlimitAsFailsThePluginNotTheHost) {
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__) || defined(HOSTD_SANITIZED_BUILD)
     GTEST_SKIP() << "a sanitizer build's runner reserves terabytes of address space: no rlimit_as fits it";
 #endif
     auto& hostd = startWith("contain_allocate", "rlimit_as = 256M\nrestart = no", "hostd: ready running=1 failed=1");
