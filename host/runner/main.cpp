@@ -271,6 +271,10 @@ extern "C" __attribute__((visibility("default"), used)) const char* __asan_defau
     return "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigill=0:handle_sigfpe=0:detect_leaks=0";
 }
 
+extern "C" __attribute__((visibility("default"), used)) const char* __tsan_default_options() {
+    return "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigill=0:handle_sigfpe=0";
+}
+
 int main(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "hostd-runner");  // spawned as /proc/self/fd/N, it would be named "N"
     // Dies with hostd; if hostd is already gone, the parent is init (or a subreaper) by now.

@@ -121,6 +121,7 @@ TEST_F(Containment, APluginThatCallsExitIsNamedCountedAndQuarantinedOnTheThirdRu
 }
 
 TEST_F(Containment, AChildAPluginForkedAndLeftIsEndedSoNothingKeepsHostdsLock) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("hostd is built without its fork guard");
     install("a", "contain_fork");
     std::string pidfile = path("hostd.pid");
     writeConfig(config("pidfile = " + pidfile));
@@ -145,11 +146,13 @@ TEST_F(Containment, AChildAPluginForkedAndLeftIsEndedSoNothingKeepsHostdsLock) {
 }
 
 TEST_F(Containment, APluginThatClosesHostdsDescriptorsIsNamedCountedAndQuarantinedOnTheThirdRun) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("hostd is built without its descriptor guard");
     expectTwoRunsEndedThenQuarantined("closefds", 7, "plugin=a: plugin code closed the ", "broke-host in start");
     EXPECT_EQ(countLog("; hostd cannot go on and leaves without a drain callback=start exit_code=7"), 2);
 }
 
 TEST_F(Containment, APluginThreadReplacingHostdsDescriptorsIsStoppedBeforeTheDescriptorGoes) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("hostd is built without its descriptor guard");
     // No call of hostd's is under way to check after: the dup2 itself is refused, naming the plugin.
     install("a", "contain_dupthread");
     writeConfig(config());
@@ -160,6 +163,7 @@ TEST_F(Containment, APluginThreadReplacingHostdsDescriptorsIsStoppedBeforeTheDes
 }
 
 TEST_F(Containment, AThreadLeftRunningKeepsItsImageMappedAndItsLateLogLinesAreRefused) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("hostd is built without its thread guard");
     auto& hostd = startBoth("threadleft");
     ASSERT_TRUE(waitForLog("plugin=a: contain: tick"));
     fs::remove(pluginDir() + "/a.so");
@@ -182,6 +186,7 @@ TEST_F(Containment, AThreadLeftRunningKeepsItsImageMappedAndItsLateLogLinesAreRe
 }
 
 TEST_F(Containment, ACrashInAThreadLeftAfterStopIsAttributedToItsPlugin) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("hostd is built without its thread guard");
     auto& first = startBoth("threadcrash");
     fs::remove(pluginDir() + "/a.so");  // the image stays mapped under the thread, which then crashes
     EXPECT_EQ(first.waitExit(30s), 128 + SIGILL) << log();
@@ -194,6 +199,7 @@ TEST_F(Containment, ACrashInAThreadLeftAfterStopIsAttributedToItsPlugin) {
 }
 
 TEST_F(Containment, AKeyDestructorOfAPluginRunsOnlyWhileItsImageIsMapped) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("hostd is built without its thread guard");
     // The key's value on a thread of the plugin's that ends after the file is gone: its
     // destructor runs in the image kept for that thread.
     auto& hostd = startBoth("keyleft");

@@ -11,6 +11,14 @@
 #include <sys/types.h>
 #include <vector>
 
+/// Skips a test whose subject the ThreadSanitizer build does not have or cannot show (see
+/// HOSTD_SANITIZE_THREAD in host/CMakeLists.txt): that build checks how hostd's threads meet.
+#if defined(HOSTD_THREAD_SANITIZED_BUILD)
+#define HOSTD_SKIP_UNDER_THREAD_SANITIZER(why) GTEST_SKIP() << "not under ThreadSanitizer: " << (why)
+#else
+#define HOSTD_SKIP_UNDER_THREAD_SANITIZER(why) static_cast<void>(why)
+#endif
+
 namespace hostd::test {
 
 /// One line of the probe fixture's events file: "EVENT NAME MONOTONIC_NS PID".

@@ -24,6 +24,7 @@ std::map<std::string, long> switchesByThread(pid_t pid) {
 class Idle : public HostdTest {};
 
 TEST_F(Idle, AnIdleHostdIsNeverScheduled) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("its runtime has a thread of its own that wakes up");
     for (auto n : {"a", "b", "c"}) install(n);
     writeConfig(hostSection() + probeSection("a") + probeSection("b", "requires = a") + probeSection("c"));
     auto& hostd = start();

@@ -146,6 +146,7 @@ TEST_F(Privileges, WithoutTheCapabilityAPortBelow1024IsRefused) {
 }
 
 TEST_F(Privileges, UnknownUserIsAStartupErrorAlsoThroughTheDaemonPipe) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("its runtime thread makes --daemon refuse to drop privileges (ids are per thread)");
     writeConfig(hostSection("user = no-such-user-hostd"));
     EXPECT_EQ(start().waitExit(30s), 78);
     EXPECT_EQ(countLog(configPath() + ":3: user = 'no-such-user-hostd': no such user"), 1) << log();
@@ -154,6 +155,7 @@ TEST_F(Privileges, UnknownUserIsAStartupErrorAlsoThroughTheDaemonPipe) {
 }
 
 TEST_F(Privileges, StartedWithoutRootOnlyConfiguredCapabilitiesRemain) {
+    HOSTD_SKIP_UNDER_THREAD_SANITIZER("its runtime thread makes --daemon refuse to drop privileges (ids are per thread)");
     if (!haveCommand("setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
     // A directory nobody may write, for the pidfile of the daemon started as nobody.
     std::string run = path("run");
