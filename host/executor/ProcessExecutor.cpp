@@ -35,7 +35,6 @@ namespace hostd {
 
 namespace proto = runner;
 
-/// One runner process and what hostd knows of it.
 namespace {
 
 using Runner = ProcessExecutor::Runner;
@@ -111,17 +110,16 @@ std::shared_ptr<Runner> ProcessExecutor::spawn(const std::string& plugin, int me
     resolveConfinement(confinement, unknown).write(confine);  // refused before any runner is spent
     for (const auto& name : unknown)
         HOSTD_LOG(Warning, plugin, "seccomp_allow names a system call this system does not know; skipped", {"syscall", name});
-    auto r = takeSpare();
-    loadIn(r, plugin, confinement, confine, memfd, timeout);
-    return r;
-}
-
-void ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::string& plugin, const Confinement& confinement,
-                             const runner::Writer& confine, int memfd, Millis timeout) {
+    auto rp = takeSpare();
     Runner& r = *rp;
     r.plugin = plugin;
-    r.confinement = confinement;
+    r.confinement = std::move(confinement);
     auto deadline = Clock::now() + timeout;
+    auto endRunner = [&](const std::string& why) {  // the load's refusal, once its runner is ended
+        killGroup(r, SIGKILL);
+        ended(r);
+        return LoadError(why);
+    };
     // Sent at once, without waiting for its Hello: the runner reads them after it said hello,
     // and a runner that speaks another protocol is killed on its Hello before it says Loaded.
     proto::Writer stopping(proto::Type::SetStopping, 0, _stopping ? 1 : 0);
@@ -129,19 +127,11 @@ void ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::strin
     load.str(plugin);
     if (::send(r.socket.get(), stopping.bytes().data(), stopping.bytes().size(), MSG_NOSIGNAL) < 0 ||
         ::send(r.socket.get(), confine.bytes().data(), confine.bytes().size(), MSG_NOSIGNAL) < 0 ||
-        !sendWithDescriptor(r.socket.get(), load.bytes(), memfd)) {
-        std::string why = std::strerror(errno);
-        killGroup(r, SIGKILL);
-        ended(r);
-        throw LoadError("runner: " + why);
-    }
+        !sendWithDescriptor(r.socket.get(), load.bytes(), memfd))
+        throw endRunner("runner: " + std::string(std::strerror(errno)));
     bool greeted = waitFor(r, deadline, [&] { return r.greeted; });
     if (greeted && waitFor(r, deadline, [&] { return r.loaded; })) {
-        if (!r.loadError.empty()) {
-            killGroup(r, SIGKILL);
-            ended(r);
-            throw LoadError(r.loadError);
-        }
+        if (!r.loadError.empty()) throw endRunner(r.loadError);
         watch(rp);
         _runners[&r] = rp;
         StatusBoard::instance().runnerStarted(plugin, r.pid);
@@ -150,20 +140,12 @@ void ProcessExecutor::loadIn(const std::shared_ptr<Runner>& rp, const std::strin
         _spareWanted = true;
         std::uint64_t one = 1;
         (void)::write(_wake.get(), &one, sizeof one);
-        return;
+        return rp;
     }
-    if (!r.alive) {
-        throw LoadError("its runner " + r.how + (greeted ? " while loading the plugin" : ""));
-    }
-    if (!greeted) {
-        killGroup(r, SIGKILL);
-        ended(r);
-        throw LoadError("its runner did not start within load_timeout");
-    }
+    if (!r.alive) throw LoadError("its runner " + r.how + (greeted ? " while loading the plugin" : ""));
+    if (!greeted) throw endRunner("its runner did not start within load_timeout");
     r.killedWhy = "killed: its load did not return within load_timeout (" + formatDuration(timeout) + ")";  // said below
-    killGroup(r, SIGKILL);
-    ended(r);
-    throw LoadError("plugin code did not return from its load within load_timeout (" + formatDuration(timeout) +
+    throw endRunner("plugin code did not return from its load within load_timeout (" + formatDuration(timeout) +
                     "); its runner was killed");
 }
 
@@ -419,9 +401,10 @@ std::vector<std::pair<std::uint64_t, CallResult>> ProcessExecutor::takeCompleted
     }
     // Not while a start runs: the spawn would compete with it for the CPUs. Its completion wakes
     // this again.
-    bool starting = std::any_of(_runners.begin(), _runners.end(),
-                                [](const auto& r) { return r.second->callId != 0 && r.second->call == PluginCall::Start; });
-    if (_spareWanted && !starting) startSpare();
+    if (_spareWanted && std::none_of(_runners.begin(), _runners.end(), [](const auto& r) {
+            return r.second->callId != 0 && r.second->call == PluginCall::Start;
+        }))
+        startSpare();
     return std::exchange(_done, {});
 }
 

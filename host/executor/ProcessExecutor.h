@@ -12,10 +12,6 @@
 
 namespace hostd {
 
-namespace runner {
-class Writer;
-}
-
 /// Isolated plugins (isolation = process, DESIGN.md section 10): each loaded plugin runs in a
 /// hostd-runner process of its own, given the private copy hostd made and checked (the runner
 /// never opens the operator's file) and a SOCK_SEQPACKET socket (runner/RunnerProtocol.h). A
@@ -26,7 +22,9 @@ class Writer;
 ///
 /// While an isolated plugin runs, one spare runner waits, spawned after the last load, so that
 /// a load's path has no spawn, exec or dynamic linking in it (nor, for a C++ plugin, loading
-/// libstdc++: a spare has it loaded while it waits); it is ended with the last isolated plugin. Loads and unloads wait for the runner (at most their timeout, then it is killed); calls
+/// libstdc++: a spare has it loaded while it waits); it is ended with the last isolated plugin.
+///
+/// Loads and unloads wait for the runner (at most their timeout, then it is killed); calls
 /// complete through completionFd(), as in-process ones do. Every fd of this executor's runners
 /// is watched on one epoll instance, which is what completionFd() is. Main loop only.
 class ProcessExecutor : public PluginExecutor {
@@ -60,10 +58,8 @@ public:
 
 private:
     std::shared_ptr<Runner> spawn(const std::string& plugin, int memfd, Millis timeout);
-        /// A runner loading the plugin from memfd: the spare if there is one, else a new one.
-    void loadIn(const std::shared_ptr<Runner>& r, const std::string& plugin, const Confinement& confinement,
-                const runner::Writer& confine, int memfd, Millis timeout);
-        /// Loads the plugin in r and keeps r as its runner. Throws LoadError.
+        /// A runner (the spare if there is one, else a new one) that loaded the plugin from memfd,
+        /// kept as the plugin's. Throws LoadError.
     std::shared_ptr<Runner> newRunner(bool spare = false);
     std::shared_ptr<Runner> takeSpare();
     void startSpare();

@@ -42,10 +42,6 @@ std::vector<std::string> runnerEnvironment() {
     return env;
 }
 
-}  // namespace
-
-namespace {
-
 UniqueFd& runnerFile() {
     static UniqueFd fd;
     return fd;

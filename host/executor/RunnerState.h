@@ -14,6 +14,7 @@
 
 namespace hostd {
 
+/// One runner process and what hostd knows of it.
 struct ProcessExecutor::Runner {
     std::string plugin;
     pid_t pid = -1;

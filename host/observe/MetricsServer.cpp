@@ -91,8 +91,6 @@ std::string boundAddress(int fd, bool ipv6) {
     return std::string(host) + ":" + std::to_string(ntohs(in4->sin_port));
 }
 
-/// Writes a small answer without blocking (the socket buffer of a fresh connection holds it)
-/// and closes the connection.
 /// The route's answer, or a 500 naming what went wrong: a client must never be left with a
 /// connection closed unanswered, nor the log without the reason.
 HttpAnswer answerFor(const std::string& target) {
@@ -104,6 +102,8 @@ HttpAnswer answerFor(const std::string& target) {
     }
 }
 
+/// Writes a small answer without blocking (the socket buffer of a fresh connection holds it)
+/// and closes the connection.
 void answerAndClose(UniqueFd fd, const HttpAnswer& answer) {
     std::string bytes = answer.serialize();
     [[maybe_unused]] ssize_t n = ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -25,8 +25,8 @@
 #include <cstring>
 #include <deque>
 #include <dirent.h>
-#include <fcntl.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <mutex>
 #include <set>
 #include <string>
@@ -49,7 +49,6 @@ std::string gName;
 const hostd_type_descriptor* gDescriptor = nullptr;
 void* gHandle = nullptr;
 Confinement gConfinement;
-bool gImageLost = false;    // the last message came with a descriptor the runner had no room for
 std::string gConfineError;  // what failed to confine the runner: the load is refused with it
 
 /// Sends one message; a plugin thread may call it too (a whole message is one send). A peer
@@ -212,8 +211,8 @@ Call parseCall(Reader& in) {
 }
 
 /// One message from hostd into buf, and the descriptor it carried (Load: the plugin's private
-/// copy) in fd, or -1.
-ssize_t receive(std::vector<char>& buf, int& fd) {
+/// copy) in fd, or -1; lost says whether one came that the runner had no room for.
+ssize_t receive(std::vector<char>& buf, int& fd, bool& lost) {
     iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     msghdr msg{};
@@ -223,7 +222,7 @@ ssize_t receive(std::vector<char>& buf, int& fd) {
     msg.msg_controllen = sizeof control;
     ssize_t n = ::recvmsg(kSocketFd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0) return n;
-    gImageLost = (msg.msg_flags & MSG_CTRUNC) != 0;  // no descriptor left for it (rlimit_nofile)
+    lost = (msg.msg_flags & MSG_CTRUNC) != 0;  // no descriptor left for it (rlimit_nofile)
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
             std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
@@ -290,7 +289,8 @@ int main(int argc, char** argv) {
     std::vector<char> buf(kMaxMessage);
     for (;;) {
         int fd = -1;
-        ssize_t n = receive(buf, fd);
+        bool lost = false;
+        ssize_t n = receive(buf, fd, lost);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // hostd closed it: unload, or hostd went away
         Reader in(buf.data(), static_cast<std::size_t>(n));
@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
         case Type::Load:
             if (gDescriptor == nullptr && gHandle == nullptr) {
                 if (image) load(in);
-                else send(Writer(Type::Loaded, 0, 1).str(gImageLost ? "the runner could not receive the plugin's image: no descriptor "
+                else send(Writer(Type::Loaded, 0, 1).str(lost ? "the runner could not receive the plugin's image: no descriptor "
                                                                         "left for it (rlimit_nofile too low?)"
                                                              : "the runner could not take the plugin's image"));
             }
